@@ -1,0 +1,202 @@
+/*
+ * sealloc.h - post-init read-only protection for dynamically allocated data.
+ *
+ * A program allocates and fills its important data (policy, configuration,
+ * compiled rules, tables of function pointers) from a sealable cache or
+ * pool, then seals it: the page tables make every object allocated so far
+ * read-only. Allocation goes on afterwards on fresh pages. Sealed objects
+ * can still be freed and, where the owner allows it, updated through the
+ * checked write-rare calls, which never make the object's address writable.
+ *
+ * Conventions used by every call below:
+ *  - Calls returning int give 0 (or a documented positive answer) on success
+ *    and -1 with errno set on failure; calls returning a pointer give NULL
+ *    with errno set.
+ *  - "Aborts" means: one line on stderr starting with "sealloc:", naming the
+ *    call and the cache or pool, then abort(). This is reserved for misuse
+ *    that proves memory corruption or a program bug (a bad free, a failed
+ *    provenance check, corrupted allocator metadata).
+ *  - Every call is thread-safe. seal_is_sealed() is also async-signal-safe.
+ */
+#ifndef SEALLOC_H
+#define SEALLOC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SEALLOC_API __attribute__((visibility("default")))
+#define SEALLOC_MALLOC __attribute__((malloc))
+#define SEALLOC_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define SEALLOC_API
+#define SEALLOC_MALLOC
+#define SEALLOC_WARN_UNUSED
+#endif
+
+/* ---------------------------------------------------------------------
+ * Flags for seal_cache_create() and seal_pool_create()
+ * ------------------------------------------------------------------- */
+
+/* The seal is irreversible: sealed pages are mseal(2)ed (Linux >= 6.10), so
+ * mprotect, munmap, mremap and madvise(MADV_DONTNEED) on them fail with
+ * EPERM. Creation fails with ENOTSUP where the kernel cannot do this. Sealed
+ * memory of a permanent owner is never returned to the OS (it is "pinned"). */
+#define SEAL_PERMANENT 0x1u
+
+/* Sealed objects may be updated through seal_write() and friends. */
+#define SEAL_WRITE_RARE 0x2u
+
+/* ---------------------------------------------------------------------
+ * Caches: fixed-size objects (the slab allocator)
+ * ------------------------------------------------------------------- */
+
+typedef struct seal_cache seal_cache;
+
+/* Create a cache of objects of `size` bytes aligned to `align` (0: the
+ * default, alignof(max_align_t) or the next power of two above size when
+ * that is smaller). `name` is copied (at most 63 bytes are kept).
+ * Errors: EINVAL (name NULL, size 0 or too large, align not a power of two
+ * or above the page size, unknown flag), ENOTSUP (SEAL_PERMANENT without
+ * kernel support, or SEAL_PERMANENT|SEAL_WRITE_RARE with no write-rare
+ * mechanism), ENOMEM. */
+SEALLOC_API seal_cache *seal_cache_create(const char *name, size_t size,
+                                          size_t align, unsigned flags);
+
+/* A zero-filled object, never on a sealed page. Errors: ENOMEM (the cache
+ * stays fully usable). Aborts if c is not a live cache. */
+SEALLOC_API void *seal_cache_alloc(seal_cache *c) SEALLOC_MALLOC;
+
+/* Free obj (NULL is a no-op). Never writes to a sealed object. Aborts on a
+ * pointer that is not the start of a live object of c (foreign, interior,
+ * double free, wrong cache). */
+SEALLOC_API void seal_cache_free(seal_cache *c, void *obj);
+
+/* Make every live object of c read-only in the page tables. May be called
+ * any number of times. Errors: the errno of the failing mprotect/mseal
+ * (typically ENOMEM); objects already sealed stay sealed. */
+SEALLOC_API int seal_cache_seal(seal_cache *c);
+
+/* Destroy c and every object in it (NULL is a no-op). Sealed pages of a
+ * permanent cache stay mapped read-only until exit. */
+SEALLOC_API void seal_cache_destroy(seal_cache *c);
+
+/* 1 if obj is the start of a live object of c, else 0. */
+SEALLOC_API int seal_cache_owns(const seal_cache *c, const void *obj);
+
+/* Provenance check: returns only if obj is the start of a live, sealed
+ * object of c; aborts otherwise. Lock-free. */
+SEALLOC_API void seal_cache_require(const seal_cache *c, const void *obj);
+
+/* ---------------------------------------------------------------------
+ * Pools: variable-size allocations (arena-like)
+ * ------------------------------------------------------------------- */
+
+typedef struct seal_pool seal_pool;
+
+/* Create a pool. Errors as for seal_cache_create(). */
+SEALLOC_API seal_pool *seal_pool_create(const char *name, unsigned flags);
+
+/* size bytes, zero-filled, aligned to alignof(max_align_t). Errors: EINVAL
+ * (size 0), ENOMEM. */
+SEALLOC_API void *seal_pool_alloc(seal_pool *p, size_t size) SEALLOC_MALLOC;
+
+/* As seal_pool_alloc(), aligned to align (a power of two up to the page
+ * size). Errors: EINVAL, ENOMEM. */
+SEALLOC_API void *seal_pool_aligned_alloc(seal_pool *p, size_t align,
+                                          size_t size) SEALLOC_MALLOC;
+
+/* A copy of s in p. Errors: EINVAL (s NULL), ENOMEM. */
+SEALLOC_API char *seal_pool_strdup(seal_pool *p, const char *s) SEALLOC_MALLOC;
+
+/* Resize ptr (NULL: allocate). The result is always writable: a sealed
+ * allocation is copied and the old one freed (never written). size 0 frees
+ * ptr and returns NULL. Errors: ENOMEM (ptr untouched). Aborts as
+ * seal_pool_free() for a bad ptr. */
+SEALLOC_API void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size);
+
+/* Free ptr (NULL is a no-op). Aborts as seal_cache_free() does. */
+SEALLOC_API void seal_pool_free(seal_pool *p, void *ptr);
+
+/* Seal every live allocation of p. As seal_cache_seal(). */
+SEALLOC_API int seal_pool_seal(seal_pool *p);
+
+/* Destroy p and all its allocations (NULL is a no-op). */
+SEALLOC_API void seal_pool_destroy(seal_pool *p);
+
+/* 1 if ptr is the start of a live allocation of p, else 0. */
+SEALLOC_API int seal_pool_owns(const seal_pool *p, const void *ptr);
+
+/* Provenance check: returns only if ptr is the start of a live, sealed
+ * allocation of p; aborts otherwise. Lock-free. */
+SEALLOC_API void seal_pool_require(const seal_pool *p, const void *ptr);
+
+/* ---------------------------------------------------------------------
+ * Write-rare: checked updates of sealed objects
+ * ------------------------------------------------------------------- */
+
+/* Copy len bytes to dst, which must lie entirely inside one live object or
+ * pool allocation whose owner has SEAL_WRITE_RARE. The object's own address
+ * never becomes writable. Errors: EINVAL (dst, dst+len not inside one live
+ * object; len 0; src NULL), EPERM (owner lacks SEAL_WRITE_RARE), ENOTSUP
+ * (no write-rare mechanism on this system), or the mechanism's errno. */
+SEALLOC_API int seal_write(void *dst, const void *src, size_t len);
+
+/* As seal_write(), filling with the byte c. */
+SEALLOC_API int seal_memset(void *dst, int c, size_t len);
+
+/* Store a pointer into the pointer-sized, pointer-aligned slot as one
+ * single-copy-atomic store with release ordering (readers pair it with an
+ * acquire load). Errors as seal_write(), and EINVAL for a misaligned slot. */
+SEALLOC_API int seal_write_ptr(void *slot, const void *value);
+
+/* Typed one-field update: SEAL_ASSIGN(rule->limit, 10). The value is
+ * converted as by assignment to the field's type (a mismatch is a compile
+ * error or warning, as for `=`); yields seal_write()'s result. */
+#if defined(__cplusplus)
+#define SEAL_ASSIGN(lvalue, value)                                            \
+    seal_write(&(lvalue),                                                     \
+               &static_cast<const decltype(lvalue) &>(                        \
+                   static_cast<typename std::remove_reference<decltype(       \
+                       lvalue)>::type>(value)),                               \
+               sizeof(lvalue))
+#else
+#define SEAL_ASSIGN(lvalue, value)                                            \
+    seal_write(&(lvalue), (const __typeof__(lvalue)[1]){(value)},             \
+               sizeof(lvalue))
+#endif
+
+/* ---------------------------------------------------------------------
+ * Diagnostics
+ * ------------------------------------------------------------------- */
+
+/* 1 if addr lies in sealed memory managed by sealloc, else 0.
+ * Async-signal-safe and lock-free. */
+SEALLOC_API int seal_is_sealed(const void *addr);
+
+/* Install a SIGSEGV handler that, for a write to sealed memory, prints one
+ * line naming the cache or pool, the object index (or allocation offset)
+ * and the offset inside the object, then lets the process die of SIGSEGV.
+ * Other faults go to the previously installed handler. Idempotent.
+ * Errors: the errno of sigaltstack/sigaction. */
+SEALLOC_API int seal_fault_handler_install(void);
+
+/* Print one row per live cache and pool (name, object size, live objects,
+ * sealed objects, slabs or chunks, bytes committed, sealed and pinned,
+ * seals) and the write-rare mechanism. SEALLOC_STATS=1 in the environment
+ * prints it to stderr at exit. */
+SEALLOC_API void seal_stats_print(FILE *out);
+
+/* The name of the write-rare mechanism in use: "pkey", "memfd", "procmem"
+ * or "none". */
+SEALLOC_API const char *seal_write_rare_mechanism(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SEALLOC_H */

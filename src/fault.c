@@ -1,0 +1,137 @@
+/*
+ * fault.c - attribution of faults in sealed memory.
+ *
+ * seal_fault_handler_install() puts a SIGSEGV handler on an alternate stack
+ * of its own (for the installing thread; other threads use theirs, if
+ * any). For a fault inside an arena, the handler writes one line naming the
+ * owner, the object index (cache) or allocation offset (pool), the offset
+ * inside the object and the address, using only write(2) and lock-free
+ * lookups; then it passes the signal on exactly as if it had not been
+ * there: to the handler installed before, or, for the default action, by
+ * restoring it and returning so the faulting store runs again and kills
+ * the process with SIGSEGV (core dump and exit status unchanged).
+ */
+#include "sealloc.h"
+
+#include "object.h"
+#include "os.h"
+#include "owner.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct sigaction previous;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool installed;
+
+struct line {
+    char buf[256];
+    size_t len;
+};
+
+static void put(struct line *l, const char *s)
+{
+    while (*s && l->len < sizeof l->buf - 1)
+        l->buf[l->len++] = *s++;
+}
+
+static void put_num(struct line *l, uint64_t v, unsigned base)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v != 0);
+    if (base == 16)
+        put(l, "0x");
+    while (n > 0 && l->len < sizeof l->buf - 1)
+        l->buf[l->len++] = tmp[--n];
+}
+
+static void describe(struct line *l, uintptr_t addr)
+{
+    bool pinned;
+    registry_enter();
+    struct sl_arena *a = registry_find(addr, &pinned);
+    struct sl_obj obj;
+    if (a == NULL) {
+        if (pinned) {
+            put(l, "sealloc: write to sealed memory of a destroyed permanent owner at ");
+            put_num(l, addr, 16);
+        }
+    } else {
+        const struct sl_owner *o = a->owner;
+        bool found = object_find(a, addr, &obj);
+        put(l, found && obj.sealed ? "sealloc: write to sealed memory: " : "sealloc: fault in ");
+        put(l, owner_kind(o));
+        put(l, " \"");
+        put(l, o->name);
+        put(l, "\"");
+        if (found) {
+            put(l, o->magic == OWNER_POOL ? " allocation +" : " object ");
+            put_num(l, obj.index, o->magic == OWNER_POOL ? 16 : 10);
+            put(l, " offset ");
+            put_num(l, addr - obj.start, 10);
+            if (!obj.live)
+                put(l, " (free slot)");
+        } else {
+            put(l, " (unused memory)");
+        }
+        put(l, " at ");
+        put_num(l, addr, 16);
+    }
+    registry_exit();
+}
+
+static void on_segv(int sig, siginfo_t *info, void *ctx)
+{
+    int saved = errno;
+    struct line l = {.len = 0};
+    describe(&l, (uintptr_t)info->si_addr);
+    if (l.len > 0) {
+        l.buf[l.len++] = '\n';
+        ssize_t w = write(STDERR_FILENO, l.buf, l.len);
+        (void)w;
+    }
+    errno = saved;
+    if (previous.sa_flags & SA_SIGINFO) {
+        previous.sa_sigaction(sig, info, ctx);
+    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(sig);
+    } else {
+        /* Default action: restore it; the store faults again and the
+         * kernel kills the process as it would have. */
+        signal(SIGSEGV, SIG_DFL);
+    }
+}
+
+int seal_fault_handler_install(void)
+{
+    pthread_mutex_lock(&install_lock);
+    int rc = 0;
+    if (!installed) {
+        size_t size = 64 * 1024;
+        void *stack = sl_os_reserve(size, -1);
+        if (stack == NULL || sl_os_commit(stack, size) != 0) {
+            rc = -1;
+        } else {
+            stack_t ss = {.ss_sp = stack, .ss_size = size, .ss_flags = 0};
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_sigaction = on_segv;
+            sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+            sigemptyset(&sa.sa_mask);
+            if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, &previous) != 0)
+                rc = -1;
+            else
+                installed = true;
+        }
+    }
+    pthread_mutex_unlock(&install_lock);
+    return rc;
+}

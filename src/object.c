@@ -1,0 +1,34 @@
+/*
+ * object.c - address -> object resolution (see object.h).
+ */
+#include "object.h"
+
+#include "slab.h"
+
+static bool large_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
+{
+    const struct sl_unit *u = arena_span_of(a, addr);
+    if (u == NULL)
+        return false;
+    uintptr_t start = arena_unit_addr(a, arena_unit_index(a, u));
+    *out = (struct sl_obj){
+        .arena = a,
+        .span = u,
+        .start = start,
+        .size = u->size,
+        .index = start - a->base,
+        .live = u->live != 0,
+        .sealed = u->state == UNIT_SEALED || u->state == UNIT_PINNED,
+    };
+    return true;
+}
+
+bool object_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
+{
+    return a->region->slots != 0 ? slab_find(a, addr, out) : large_find(a, addr, out);
+}
+
+bool object_live_at(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
+{
+    return object_find(a, addr, out) && out->live && out->start == addr;
+}

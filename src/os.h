@@ -1,0 +1,83 @@
+/*
+ * os.h - the platform contract: the only layer that makes memory system calls.
+ *
+ * Every function here takes page-aligned addresses and non-zero,
+ * page-multiple sizes, and returns 0 (or a pointer) on success and -1 (or
+ * NULL) with errno set on failure; nothing here allocates, locks or prints,
+ * so the functions marked "async-signal-safe" may run in a signal handler.
+ *
+ * Memory comes in two backings:
+ *  - private anonymous (fd < 0): the default;
+ *  - shared mappings of a memfd (fd >= 0), used for write-rare owners so
+ *    that a sealed page can be written through the file (pwrite) or a
+ *    short-lived alias mapping without ever changing the primary mapping.
+ *
+ * Test builds (SEALLOC_TESTING) can make the Nth call of this layer fail
+ * with that call's real errno (see sl_os_inject_failure()).
+ */
+#ifndef SEALLOC_OS_H
+#define SEALLOC_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+size_t sl_os_page_size(void);
+
+/* Reserve size bytes of address space, PROT_NONE (no memory is committed).
+ * fd >= 0 maps the memfd fd, shared, from offset 0. */
+void *sl_os_reserve(size_t size, int fd);
+
+/* Make [addr, addr+size) readable and writable. */
+int sl_os_commit(void *addr, size_t size);
+
+/* Make [addr, addr+size) read-only. */
+int sl_os_protect_ro(void *addr, size_t size);
+
+/* Seal [addr, addr+size) permanently with mseal(2). */
+int sl_os_mseal(void *addr, size_t size);
+
+/* Give the memory of [addr, addr+size) back to the OS and make the range
+ * PROT_NONE. fd/off: the memfd backing the range and its offset, or -1. */
+int sl_os_discard(void *addr, size_t size, int fd, off_t off);
+
+/* Unmap [addr, addr+size). */
+int sl_os_release(void *addr, size_t size);
+
+/* A new close-on-exec memfd of size bytes (sparse: no memory committed). */
+int sl_os_memfd(const char *name, size_t size);
+
+/* Close fd. */
+void sl_os_close(int fd);
+
+/* Capabilities, probed once (thread-safe, idempotent). */
+bool sl_os_has_mseal(void);
+bool sl_os_has_memfd(void);
+bool sl_os_has_procmem(void);
+
+/* Kernel-mediated copy of len bytes from src into the memfd at off. */
+int sl_os_file_write(int fd, off_t off, const void *src, size_t len);
+
+/* Kernel-mediated copy of len bytes into this process's memory at dst
+ * through /proc/self/mem (works on read-only and mseal'd private pages).
+ * The descriptor is reopened after fork. */
+int sl_os_procmem_write(void *dst, const void *src, size_t len);
+
+/* A writable alias of one page-aligned range of the memfd, placed at hint
+ * when that range is free (else where the kernel chooses); sl_os_release()
+ * removes it. */
+void *sl_os_map_alias_at(void *hint, int fd, off_t off, size_t size);
+
+/* Replace [addr, addr+size) with a shared mapping of fd at off with the
+ * given protection (used to give a fork child private copies). */
+int sl_os_remap_shared(void *addr, size_t size, int fd, off_t off, int prot);
+
+/* Fault injection for tests: after `countdown` more successful calls of
+ * this layer, the next call fails with its own errno; 0 disables.
+ * Returns the number of calls made since the last arming. */
+#if SEALLOC_TESTING
+void sl_os_inject_failure(unsigned long countdown);
+unsigned long sl_os_calls(void);
+#endif
+
+#endif /* SEALLOC_OS_H */

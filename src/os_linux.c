@@ -1,0 +1,262 @@
+/*
+ * os_linux.c - the os.h contract on Linux.
+ *
+ * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create and
+ * pwrite. Capabilities are probed once on a scratch mapping. Every call
+ * passes through os_fail_now(), which in test builds lets a test make the
+ * Nth call fail with the errno the real call would give; in release builds
+ * it compiles to nothing.
+ */
+#include "os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_mseal
+#define SYS_mseal 462 /* x86-64; glibc 2.36 has no wrapper */
+#endif
+
+#if SEALLOC_TESTING
+static _Atomic unsigned long os_countdown; /* 0: off */
+static _Atomic unsigned long os_call_count;
+
+void sl_os_inject_failure(unsigned long countdown)
+{
+    atomic_store(&os_call_count, 0);
+    atomic_store(&os_countdown, countdown);
+}
+
+unsigned long sl_os_calls(void) { return atomic_load(&os_call_count); }
+
+static bool os_fail_now(int err)
+{
+    atomic_fetch_add(&os_call_count, 1);
+    unsigned long left = atomic_load(&os_countdown);
+    while (left != 0) {
+        if (atomic_compare_exchange_weak(&os_countdown, &left, left - 1)) {
+            if (left == 1) {
+                errno = err;
+                return true;
+            }
+            return false;
+        }
+    }
+    return false;
+}
+#else
+#define os_fail_now(err) false
+#endif
+
+size_t sl_os_page_size(void)
+{
+    static size_t page;
+    if (page == 0)
+        page = (size_t)sysconf(_SC_PAGESIZE);
+    return page;
+}
+
+void *sl_os_reserve(size_t size, int fd)
+{
+    if (os_fail_now(ENOMEM))
+        return NULL;
+    int flags = MAP_NORESERVE | (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS);
+    void *p = mmap(NULL, size, PROT_NONE, flags, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int sl_os_commit(void *addr, size_t size)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    return mprotect(addr, size, PROT_READ | PROT_WRITE);
+}
+
+int sl_os_protect_ro(void *addr, size_t size)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    return mprotect(addr, size, PROT_READ);
+}
+
+int sl_os_mseal(void *addr, size_t size)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    return (int)syscall(SYS_mseal, addr, size, 0UL);
+}
+
+int sl_os_discard(void *addr, size_t size, int fd, off_t off)
+{
+    if (os_fail_now(fd >= 0 ? EIO : ENOMEM))
+        return -1;
+    if (fd >= 0) {
+        if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, (off_t)size) != 0)
+            return -1;
+        return mprotect(addr, size, PROT_NONE);
+    }
+    /* One call both drops the pages and resets the protection. */
+    void *p = mmap(addr, size, PROT_NONE,
+                   MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? -1 : 0;
+}
+
+int sl_os_release(void *addr, size_t size)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    return munmap(addr, size);
+}
+
+int sl_os_memfd(const char *name, size_t size)
+{
+    if (os_fail_now(EMFILE))
+        return -1;
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int err = errno;
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    return fd;
+}
+
+void sl_os_close(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+int sl_os_file_write(int fd, off_t off, const void *src, size_t len)
+{
+    if (os_fail_now(EIO))
+        return -1;
+    const char *p = src;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n, off += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* /proc/self/mem, opened lazily and reopened in a fork child (a descriptor
+ * opened by the parent keeps writing into the parent). */
+static int procmem_fd = -1;
+static pid_t procmem_pid;
+static pthread_mutex_t procmem_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int procmem_get(void)
+{
+    pid_t me = getpid();
+    pthread_mutex_lock(&procmem_lock);
+    if (procmem_fd < 0 || procmem_pid != me) {
+        if (procmem_fd >= 0)
+            close(procmem_fd);
+        procmem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+        procmem_pid = me;
+    }
+    int fd = procmem_fd;
+    pthread_mutex_unlock(&procmem_lock);
+    return fd;
+}
+
+int sl_os_procmem_write(void *dst, const void *src, size_t len)
+{
+    if (os_fail_now(EIO))
+        return -1;
+    int fd = procmem_get();
+    if (fd < 0)
+        return -1;
+    const char *p = src;
+    off_t off = (off_t)(uintptr_t)dst;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += n, off += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+void *sl_os_map_alias_at(void *hint, int fd, off_t off, size_t size)
+{
+    if (os_fail_now(ENOMEM))
+        return NULL;
+    void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
+    if (p == MAP_FAILED && errno == EEXIST)
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int sl_os_remap_shared(void *addr, size_t size, int fd, off_t off, int prot)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    void *p = mmap(addr, size, prot, MAP_FIXED | MAP_SHARED | MAP_NORESERVE, fd, off);
+    return p == MAP_FAILED ? -1 : 0;
+}
+
+/* ---- capability probes ------------------------------------------------ */
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static bool cap_mseal, cap_memfd, cap_procmem;
+
+static void probe(void)
+{
+    size_t pg = sl_os_page_size();
+    /* An empty range: 0 where the kernel has mseal, ENOSYS where not. */
+    cap_mseal = syscall(SYS_mseal, 0UL, 0UL, 0UL) == 0;
+    int fd = memfd_create("sealloc-probe", MFD_CLOEXEC);
+    if (fd >= 0) {
+        cap_memfd = true;
+        close(fd);
+    }
+    char *ro = mmap(NULL, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (ro != MAP_FAILED) {
+        int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+        char one = 1;
+        cap_procmem = mem >= 0 && pwrite(mem, &one, 1, (off_t)(uintptr_t)ro) == 1 && ro[0] == 1;
+        if (mem >= 0)
+            close(mem);
+        munmap(ro, pg);
+    }
+}
+
+bool sl_os_has_mseal(void)
+{
+    pthread_once(&probe_once, probe);
+    return cap_mseal;
+}
+
+bool sl_os_has_memfd(void)
+{
+    pthread_once(&probe_once, probe);
+    return cap_memfd;
+}
+
+bool sl_os_has_procmem(void)
+{
+    pthread_once(&probe_once, probe);
+    return cap_procmem;
+}

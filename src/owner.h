@@ -1,0 +1,109 @@
+/*
+ * owner.h - what caches and pools have in common: the owner descriptor.
+ *
+ * An owner (a cache or a pool) is two pieces of metadata in one mapping of
+ * its own, away from every data page and behind guard pages:
+ *
+ *   [guard][descriptor: read-only][guard][state: read-write][guard]
+ *
+ * The descriptor holds what decides which memory belongs to the owner and
+ * how it may be protected: name, flags, geometry and the arena lists. It is
+ * writable only while owner_unprotect()..owner_protect() brackets a change
+ * (creation, a new arena, destruction), always under the owner's lock. The
+ * public handle (seal_cache *, seal_pool *) points at the descriptor, so a
+ * handle check is a read of a page nobody can write.
+ *
+ * The state holds the lock and what changes on every call (current slabs,
+ * counters). Everything in it that is acted upon is validated first.
+ *
+ * Lock order: the owners-list lock, then an owner's lock, then the registry
+ * lock. Write-rare, require, owns and seal_is_sealed take no owner lock.
+ *
+ * Destroyed descriptors stay mapped (magic OWNER_DEAD, name kept) in a
+ * quarantine of recent ones, so a use after destroy aborts with a message
+ * instead of touching freed memory, until the descriptor is reused.
+ */
+#ifndef SEALLOC_OWNER_H
+#define SEALLOC_OWNER_H
+
+#include "region.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define OWNER_CACHE 0x7365616c63616368ull /* "sealcach" */
+#define OWNER_POOL 0x7365616c706f6f6cull  /* "sealpool" */
+#define OWNER_DEAD 0x6465616464656164ull  /* "deaddead" */
+
+#define SL_NAME_MAX 64
+
+struct sl_cursor {   /* the slab a region allocates from next */
+    uint32_t arena;  /* index in the region's arena list */
+    uint32_t unit;   /* UINT32_MAX: none */
+};
+
+struct sl_owner_state {
+    pthread_mutex_t lock;
+    uint64_t seals;
+    uint64_t failed_seals;
+    struct sl_cursor cur[]; /* one per region */
+};
+
+struct sl_owner {
+    uint64_t magic;
+    char name[SL_NAME_MAX];
+    unsigned flags;
+    bool memfd_backed;   /* data arenas are memfd mappings (write-rare) */
+    size_t obj_size;     /* cache: the size asked for; pool: 0 */
+    size_t align;        /* cache: the alignment in use */
+    struct sl_owner_state *st;
+    void *map;           /* the whole owner mapping */
+    size_t map_size;
+    unsigned n_regions;
+    struct sl_region regions[];
+};
+
+/* Create an owner with n_regions regions, configured by the caller between
+ * owner_create() and owner_publish() (the descriptor is writable until
+ * then). NULL + errno. */
+struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags,
+                              unsigned n_regions);
+
+/* Make the descriptor read-only and list the owner for stats and fork. */
+void owner_publish(struct sl_owner *o);
+
+/* Abort unless o is a live owner of the given kind; returns o. */
+struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call);
+
+/* Bracket a change of the descriptor (caller holds o's lock). */
+void owner_unprotect(struct sl_owner *o);
+void owner_protect(struct sl_owner *o);
+
+void owner_lock(struct sl_owner *o);
+void owner_unlock(struct sl_owner *o);
+
+/* Unlist, release every region, and quarantine the descriptor. */
+void owner_destroy(struct sl_owner *o);
+
+/* Human kind for messages: "cache" or "pool". */
+const char *owner_kind(const struct sl_owner *o);
+
+/* Abort with the standard message about o. */
+__attribute__((noreturn, format(printf, 3, 4)))
+void owner_fatal(const struct sl_owner *o, const char *call, const char *fmt, ...);
+
+/* Seal every region of o (caller holds the lock). 0 or -1 + errno. */
+int owner_seal_regions(struct sl_owner *o);
+
+/* Call fn for every live owner with the owners-list lock held. */
+void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx);
+
+/* Bytes left pinned by destroyed permanent owners. */
+size_t owner_pinned_after_destroy(void);
+
+/* The flags every owner accepts, and their validation shared by create. */
+#define SL_VALID_FLAGS (SEAL_PERMANENT | SEAL_WRITE_RARE)
+int owner_check_flags(unsigned flags);
+
+#endif /* SEALLOC_OWNER_H */

@@ -1,0 +1,25 @@
+/*
+ * query.c - seal_is_sealed(): is this address in sealed memory?
+ *
+ * Lock-free and async-signal-safe: a registry lookup and a read of the
+ * span record. Memory that a destroyed permanent owner left mseal'd still
+ * counts as sealed.
+ */
+#include "sealloc.h"
+
+#include "region.h"
+#include "registry.h"
+
+int seal_is_sealed(const void *addr)
+{
+    bool pinned;
+    registry_enter();
+    struct sl_arena *a = registry_find((uintptr_t)addr, &pinned);
+    int sealed = pinned;
+    if (a != NULL) {
+        const struct sl_unit *u = arena_span_of(a, (uintptr_t)addr);
+        sealed = u != NULL && (u->state == UNIT_SEALED || u->state == UNIT_PINNED);
+    }
+    registry_exit();
+    return sealed;
+}

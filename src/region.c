@@ -1,0 +1,450 @@
+/*
+ * region.c - arenas, units and spans: the states FREE, OPEN, SEALED and
+ * PINNED of region.h, and the only place that commits, seals, discards or
+ * unmaps data pages (through the os layer).
+ *
+ * Every record or high-water mark that leads to a system call making memory
+ * writable or giving it back is verified against its check value first; a
+ * mismatch means the metadata was corrupted and is fatal.
+ */
+#include "region.h"
+
+#include "guard.h"
+#include "os.h"
+#include "owner.h"
+#include "registry.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define MAX_ARENA_BYTES (64ull << 30)
+
+static _Atomic uint32_t next_arena_id = 1;
+
+uint64_t region_mac(const struct sl_arena *a, uint32_t idx, const struct sl_unit *u)
+{
+    uint64_t shape = (uint64_t)u->span | (uint64_t)u->state << 32 | (uint64_t)u->head << 40;
+    uint64_t counted = u->state == UNIT_OPEN ? 0 : u->live;
+    return sl_mac((uint64_t)a->id << 32 | idx, shape, counted ^ u->size << 24);
+}
+
+void region_check(const struct sl_arena *a, const struct sl_unit *u, const char *call)
+{
+    if (u->check != region_mac(a, arena_unit_index(a, u), u))
+        owner_fatal(a->owner, call, "corrupted metadata: slab record %u of arena %u",
+                    arena_unit_index(a, u), a->id);
+}
+
+static uint64_t hwm_mac(const struct sl_arena *a) { return sl_mac(a->id, a->st->hwm, 0x68776d); }
+
+static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+/* ---- arenas ------------------------------------------------------------ */
+
+static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint32_t min_units)
+{
+    if (r->n_arenas == SL_MAX_ARENAS) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t pg = sl_os_page_size();
+    size_t size = r->first_arena;
+    for (unsigned i = 0; i < r->n_arenas && size < MAX_ARENA_BYTES; i++)
+        size *= 2;
+    if (size < (size_t)min_units * r->unit * 2)
+        size = (size_t)min_units * r->unit * 2;
+    size = round_up(size, r->unit);
+    uint32_t n_units = (uint32_t)(size / r->unit);
+
+    size_t words = (n_units + 63) / 64;
+    size_t st_bytes = round_up(sizeof(struct sl_arena_state) + BM_COUNT * words * 8, pg);
+    size_t rec_bytes = round_up((size_t)n_units * r->rec_size, pg);
+    /* [guard][descriptor][guard][state][records][guard] */
+    size_t meta_size = pg + pg + pg + st_bytes + rec_bytes + pg;
+    unsigned char *meta = sl_os_reserve(meta_size, -1);
+    if (meta == NULL)
+        return NULL;
+    struct sl_arena *a = (struct sl_arena *)(meta + pg);
+    unsigned char *st = meta + 3 * pg;
+    if (sl_os_commit(a, pg) != 0 || sl_os_commit(st, st_bytes + rec_bytes) != 0)
+        goto fail_meta;
+
+    int fd = -1;
+    if (o->memfd_backed && (fd = sl_os_memfd(o->name, size + 2 * pg)) < 0)
+        goto fail_meta;
+    /* One guard page on each side of the data. */
+    unsigned char *data = sl_os_reserve(size + 2 * pg, fd);
+    if (data == NULL)
+        goto fail_fd;
+
+    *a = (struct sl_arena){
+        .base = (uintptr_t)(data + pg),
+        .size = size,
+        .unit = r->unit,
+        .n_units = n_units,
+        .id = atomic_fetch_add(&next_arena_id, 1),
+        .rec_size = r->rec_size,
+        .recs = st + st_bytes,
+        .st = (struct sl_arena_state *)st,
+        .fd = fd,
+        .fd_off = (off_t)pg,
+        .owner = o,
+        .region = r,
+        .cls = r->cls,
+        .meta = meta,
+        .meta_size = meta_size,
+    };
+    a->st->words = words;
+    a->st->hwm = 0;
+    a->st->hwm_check = hwm_mac(a);
+    if (sl_os_protect_ro(a, pg) != 0)
+        goto fail_data;
+    if (registry_add(a->base, a->size, a) != 0)
+        goto fail_data;
+    owner_unprotect(o);
+    r->arenas[r->n_arenas++] = a;
+    owner_protect(o);
+    return a;
+
+fail_data:;
+    int err = errno;
+    sl_os_release(data, size + 2 * pg);
+    errno = err;
+fail_fd:
+    err = errno;
+    sl_os_close(fd);
+    errno = err;
+fail_meta:
+    err = errno;
+    sl_os_release(meta, meta_size);
+    errno = err;
+    return NULL;
+}
+
+static uint32_t head_index(const struct sl_arena *a, uint32_t idx)
+{
+    const struct sl_unit *u = arena_unit(a, idx);
+    return u->span != 0 ? idx : u->head;
+}
+
+/* True if unit idx (below the high-water mark) is verifiably FREE. */
+static bool unit_is_free(const struct sl_arena *a, uint32_t idx, const char *call)
+{
+    uint32_t h = head_index(a, idx);
+    if (h > idx)
+        owner_fatal(a->owner, call, "corrupted metadata: unit %u of arena %u", idx, a->id);
+    const struct sl_unit *u = arena_unit(a, h);
+    region_check(a, u, call);
+    return u->state == UNIT_FREE && h + u->span > idx;
+}
+
+/* Find n consecutive reclaimed units; UINT32_MAX if none. */
+static uint32_t find_free_run(const struct sl_arena *a, uint32_t n)
+{
+    const uint64_t *fb = arena_bitmap(a, BM_FREE);
+    uint32_t run = 0;
+    for (uint32_t w = 0; w < a->st->words; w++) {
+        if (fb[w] == 0) {
+            run = 0;
+            continue;
+        }
+        for (uint32_t b = 0; b < 64; b++) {
+            uint32_t i = w * 64 + b;
+            if (i >= a->st->hwm)
+                return UINT32_MAX;
+            run = bit_get(fb, i) ? run + 1 : 0;
+            if (run == n)
+                return i + 1 - n;
+        }
+    }
+    return UINT32_MAX;
+}
+
+static void write_span(struct sl_arena *a, uint32_t idx, uint32_t n, uint8_t state)
+{
+    for (uint32_t i = idx; i < idx + n; i++) {
+        struct sl_unit *u = arena_unit(a, i);
+        memset(u, 0, a->rec_size);
+        u->head = idx;
+    }
+    struct sl_unit *h = arena_unit(a, idx);
+    h->span = n;
+    h->state = state;
+    region_stamp(a, h);
+}
+
+struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
+                            struct sl_arena **arena_out)
+{
+    static const char call[] = "alloc";
+    for (unsigned ai = 0;; ai++) {
+        struct sl_arena *a;
+        if (ai < r->n_arenas)
+            a = r->arenas[ai];
+        else if ((a = arena_new(o, r, n)) == NULL)
+            return NULL;
+        if (a->st->hwm_check != hwm_mac(a))
+            owner_fatal(o, call, "corrupted metadata: high-water mark of arena %u", a->id);
+        uint32_t idx = find_free_run(a, n);
+        bool bump = idx == UINT32_MAX;
+        if (bump) {
+            if (a->st->hwm > a->n_units || a->n_units - a->st->hwm < n)
+                continue;
+            idx = a->st->hwm;
+        } else {
+            for (uint32_t i = idx; i < idx + n; i++)
+                if (!unit_is_free(a, i, call))
+                    owner_fatal(o, call, "corrupted metadata: free bitmap of arena %u", a->id);
+        }
+        if (sl_os_commit((void *)arena_unit_addr(a, idx), (size_t)n * a->unit) != 0)
+            return NULL;
+        write_span(a, idx, n, UNIT_OPEN);
+        for (uint32_t i = idx; i < idx + n; i++)
+            bit_clear(arena_bitmap(a, BM_FREE), i);
+        bit_set(arena_bitmap(a, BM_OPEN), idx);
+        if (bump) {
+            a->st->hwm = idx + n;
+            a->st->hwm_check = hwm_mac(a);
+        }
+        *arena_out = a;
+        return arena_unit(a, idx);
+    }
+}
+
+/* ---- seal ---------------------------------------------------------------- */
+
+static uint32_t popcount_bits(const struct sl_unit *u, uint32_t slots)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < (slots + 63) / 64; w++)
+        n += (uint32_t)__builtin_popcountll(u->bits[w]);
+    return n;
+}
+
+/* Seal the run of spans [first, end) of a, all OPEN with live objects. */
+static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end, bool permanent)
+{
+    void *addr = (void *)arena_unit_addr(a, first);
+    size_t len = (size_t)(end - first) * a->unit;
+    if (sl_os_protect_ro(addr, len) != 0)
+        return -1;
+    int rc = permanent ? sl_os_mseal(addr, len) : 0;
+    int err = errno;
+    for (uint32_t i = first; i < end;) {
+        struct sl_unit *u = arena_unit(a, i);
+        u->state = UNIT_SEALED;
+        u->msealed = permanent && rc == 0;
+        region_stamp(a, u);
+        bit_clear(arena_bitmap(a, BM_OPEN), i);
+        bit_clear(arena_bitmap(a, BM_PARTIAL), i);
+        i += u->span;
+    }
+    errno = err;
+    return rc;
+}
+
+int region_seal(struct sl_owner *o, struct sl_region *r, bool permanent)
+{
+    static const char call[] = "seal";
+    int rc = 0, err = 0;
+    for (unsigned ai = 0; ai < r->n_arenas; ai++) {
+        struct sl_arena *a = r->arenas[ai];
+        const uint64_t *ob = arena_bitmap(a, BM_OPEN);
+        uint32_t run_first = 0, run_end = 0; /* empty run */
+        for (uint32_t w = 0; w < a->st->words; w++) {
+            uint64_t bits = ob[w];
+            while (bits != 0) {
+                uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+                bits &= bits - 1;
+                if (i >= a->n_units)
+                    owner_fatal(o, call, "corrupted metadata: open bitmap of arena %u", a->id);
+                struct sl_unit *u = arena_unit(a, i);
+                region_check(a, u, call);
+                if (u->state != UNIT_OPEN || u->span == 0)
+                    owner_fatal(o, call, "corrupted metadata: open bitmap of arena %u", a->id);
+                if (r->slots != 0 && popcount_bits(u, r->slots) != u->live)
+                    owner_fatal(o, call, "corrupted metadata: bitmap of slab %u of arena %u "
+                                "disagrees with its count", i, a->id);
+                if (u->live == 0)
+                    continue;
+                if (run_end != i) {
+                    if (run_end != run_first && seal_run(a, run_first, run_end, permanent) != 0)
+                        rc = -1, err = errno;
+                    run_first = i;
+                }
+                run_end = i + u->span;
+            }
+        }
+        if (run_end != run_first && seal_run(a, run_first, run_end, permanent) != 0)
+            rc = -1, err = errno;
+    }
+    if (rc != 0)
+        errno = err;
+    return rc;
+}
+
+/* ---- reclaim ------------------------------------------------------------- */
+
+int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u, const char *call)
+{
+    uint32_t idx = arena_unit_index(a, u);
+    region_check(a, u, call);
+    if (u->live != 0 || u->span == 0)
+        owner_fatal(o, call, "corrupted metadata: reclaiming a busy span %u of arena %u", idx, a->id);
+    if (a->region->slots != 0 && popcount_bits(u, a->region->slots) != 0)
+        owner_fatal(o, call, "corrupted metadata: bitmap of slab %u of arena %u "
+                    "disagrees with its count", idx, a->id);
+    if (u->msealed) {
+        u->state = UNIT_PINNED;
+        region_stamp(a, u);
+        return 0;
+    }
+    uint32_t n = u->span;
+    void *addr = (void *)arena_unit_addr(a, idx);
+    off_t off = a->fd_off + (off_t)((uintptr_t)addr - a->base);
+    if (sl_os_discard(addr, (size_t)n * a->unit, a->fd, off) != 0)
+        return -1;
+    bit_clear(arena_bitmap(a, BM_OPEN), idx);
+    bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
+    /* Reclaimed units become FREE spans of one unit each, so any run of
+     * them can be taken again later. */
+    for (uint32_t i = idx; i < idx + n; i++) {
+        write_span(a, i, 1, UNIT_FREE);
+        bit_set(arena_bitmap(a, BM_FREE), i);
+    }
+    return 0;
+}
+
+/* ---- lookups ------------------------------------------------------------- */
+
+struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr)
+{
+    unsigned n = __atomic_load_n(&r->n_arenas, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < SL_MAX_ARENAS; i++) {
+        struct sl_arena *a = r->arenas[i];
+        if (addr - a->base < a->size)
+            return a;
+    }
+    return NULL;
+}
+
+struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr)
+{
+    uint32_t idx = (uint32_t)((addr - a->base) / a->unit);
+    uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);
+    if (idx >= hwm || hwm > a->n_units)
+        return NULL;
+    uint32_t h = head_index(a, idx);
+    if (h > idx)
+        return NULL;
+    struct sl_unit *u = arena_unit(a, h);
+    if (u->span == 0 || h + u->span <= idx || u->state == UNIT_FREE)
+        return NULL;
+    return u;
+}
+
+void region_for_each_span(const struct sl_region *r,
+                          void (*fn)(const struct sl_arena *, const struct sl_unit *, void *),
+                          void *ctx)
+{
+    for (unsigned ai = 0; ai < r->n_arenas; ai++) {
+        const struct sl_arena *a = r->arenas[ai];
+        for (uint32_t i = 0; i < a->st->hwm && i < a->n_units;) {
+            const struct sl_unit *u = arena_unit(a, i);
+            uint32_t span = u->span ? u->span : 1;
+            if (u->span != 0 && u->state != UNIT_FREE)
+                fn(a, u, ctx);
+            i += span;
+        }
+    }
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+static int prot_of(const struct sl_unit *u)
+{
+    if (u->state == UNIT_OPEN)
+        return PROT_READ | PROT_WRITE;
+    return u->state == UNIT_FREE ? PROT_NONE : PROT_READ;
+}
+
+void arena_privatize(struct sl_arena *a)
+{
+    size_t pg = sl_os_page_size();
+    int fd = sl_os_memfd(a->owner->name, a->size + 2 * pg);
+    if (fd < 0)
+        owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s", strerror(errno));
+    bool shares = false;
+    uint32_t hwm = a->st->hwm;
+    for (uint32_t i = 0; i < hwm;) {
+        const struct sl_unit *u = arena_unit(a, i);
+        uint32_t span = u->span ? u->span : 1;
+        uintptr_t addr = arena_unit_addr(a, i);
+        size_t len = (size_t)span * a->unit;
+        off_t off = a->fd_off + (off_t)(addr - a->base);
+        if (u->span != 0 && u->msealed) {
+            shares = true;
+        } else if (u->span != 0 && u->state != UNIT_FREE) {
+            if (sl_os_file_write(fd, off, (const void *)addr, len) != 0 ||
+                sl_os_remap_shared((void *)addr, len, fd, off, prot_of(u)) != 0)
+                owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s",
+                            strerror(errno));
+        } else if (sl_os_remap_shared((void *)addr, len, fd, off, PROT_NONE) != 0) {
+            owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s", strerror(errno));
+        }
+        i += span;
+    }
+    uintptr_t tail = arena_unit_addr(a, hwm);
+    if (tail < a->base + a->size &&
+        sl_os_remap_shared((void *)tail, a->base + a->size - tail, fd,
+                           a->fd_off + (off_t)(tail - a->base), PROT_NONE) != 0)
+        owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s", strerror(errno));
+    if (sl_os_commit(a, pg) != 0)
+        owner_fatal(a->owner, "fork", "cannot update the arena descriptor");
+    sl_os_close(a->fd);
+    a->fd = fd;
+    a->shares_sealed = shares;
+    if (sl_os_protect_ro(a, pg) != 0)
+        owner_fatal(a->owner, "fork", "cannot update the arena descriptor");
+}
+
+/* ---- destroy ------------------------------------------------------------- */
+
+/* Unmap [first, end) of a's data, retrying once (only an injected failure
+ * is plausible for a whole-range munmap of our own reservation). */
+static void release_range(uintptr_t first, uintptr_t end)
+{
+    if (end > first && sl_os_release((void *)first, end - first) != 0)
+        sl_os_release((void *)first, end - first);
+}
+
+size_t region_destroy(struct sl_owner *o, struct sl_region *r)
+{
+    (void)o;
+    size_t pinned = 0;
+    size_t pg = sl_os_page_size();
+    for (unsigned ai = 0; ai < r->n_arenas; ai++) {
+        struct sl_arena *a = r->arenas[ai];
+        registry_remove(a);
+        /* Unmap everything but the mseal'd spans, which cannot be. */
+        uintptr_t from = a->base - pg;
+        for (uint32_t i = 0; i < a->st->hwm && i < a->n_units;) {
+            const struct sl_unit *u = arena_unit(a, i);
+            uint32_t span = u->span ? u->span : 1;
+            if (u->span != 0 && u->msealed) {
+                uintptr_t start = arena_unit_addr(a, i), stop = start + (uintptr_t)span * a->unit;
+                release_range(from, start);
+                registry_add(start, stop - start, NULL);
+                pinned += stop - start;
+                from = stop;
+            }
+            i += span;
+        }
+        release_range(from, a->base + a->size + pg);
+        sl_os_close(a->fd);
+        release_range((uintptr_t)a->meta, (uintptr_t)a->meta + a->meta_size);
+    }
+    return pinned;
+}

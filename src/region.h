@@ -1,0 +1,191 @@
+/*
+ * region.h - address space of one size class of one owner.
+ *
+ * A region is a list of arenas; an arena is one large contiguous
+ * reservation cut into equal units (a slab each for caches and pool size
+ * classes, a page each for large pool allocations). A span is a run of
+ * units handed to the layer above; its first unit's record describes it.
+ * Units are committed in address order (a high-water mark, then reuse of
+ * reclaimed spans), so a seal is one mprotect per contiguous run of open
+ * spans, usually one per arena, whatever the number of objects.
+ *
+ * Span states and who may change them (always under the owner's lock):
+ *
+ *   FREE    never used (above the high-water mark) or reclaimed: PROT_NONE,
+ *           no memory; region_take() makes it OPEN.
+ *   OPEN    read-write; objects are allocated in it; region_seal() makes
+ *           it SEALED if it holds a live object.
+ *   SEALED  read-only; nothing new is allocated in it; frees are counted
+ *           out of band; when it holds no live object region_reclaim()
+ *           makes it FREE (or PINNED for a permanent owner).
+ *   PINNED  mseal'd, empty, never reused; counted as pinned memory.
+ *
+ * Invariants:
+ *  - Arena descriptors (base, size, unit, records) live in a page that is
+ *    read-only after creation; the arena list lives in the owner's
+ *    protected page. Records and the arena's bitmaps are writable but every
+ *    field that decides protection (span length, state, live count of a
+ *    sealed span, requested size) is covered by a keyed check value that is
+ *    verified before it is acted upon (region_check()), as is the
+ *    high-water mark.
+ *  - A unit record lives outside the data pages, behind guard pages.
+ *  - Lookups (region_find) take no lock: arenas are only appended while
+ *    the owner lives, and records are always mapped.
+ */
+#ifndef SEALLOC_REGION_H
+#define SEALLOC_REGION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SL_MAX_ARENAS 16
+
+enum sl_unit_state { UNIT_FREE = 0, UNIT_OPEN = 1, UNIT_SEALED = 2, UNIT_PINNED = 3 };
+
+struct sl_unit {
+    uint32_t span;  /* head: units in the span; other units: 0 */
+    uint32_t head;  /* index of the span's head unit */
+    uint8_t state;  /* enum sl_unit_state (head only) */
+    uint8_t msealed; /* the span was mseal'd (cannot be discarded) */
+    uint8_t pad[2];
+    uint32_t live;  /* live objects in the span */
+    uint32_t bump;  /* slab: slots never handed out so far */
+    uint32_t hint;  /* slab: first bitmap word that may have a free slot */
+    uint64_t size;  /* large allocation: bytes requested */
+    uint64_t check; /* sl_mac over the fields above that matter */
+    uint64_t bits[]; /* slab: live bitmap, then optional per-slot sizes */
+};
+
+struct sl_owner;
+struct sl_region;
+
+/* Read-only after creation. */
+struct sl_arena {
+    uintptr_t base;
+    size_t size;
+    size_t unit;     /* bytes per unit */
+    uint32_t n_units;
+    uint32_t id;     /* unique in the process; part of every check value */
+    size_t rec_size; /* bytes per unit record */
+    unsigned char *recs;
+    struct sl_arena_state *st;
+    int fd;          /* memfd backing the data, or -1 */
+    off_t fd_off;    /* offset of base in the memfd */
+    bool shares_sealed; /* fork child: mseal'd spans still map the parent's memfd */
+    struct sl_owner *owner;
+    struct sl_region *region;
+    unsigned cls;    /* which region of the owner */
+    void *meta;      /* the metadata mapping, for release */
+    size_t meta_size;
+};
+
+/* Writable per-arena bookkeeping. */
+struct sl_arena_state {
+    uint32_t hwm;        /* units below this have been used */
+    uint32_t pad;
+    uint64_t hwm_check;
+    uint64_t words;      /* bitmap words per bitmap below */
+    uint64_t bitmaps[];  /* free_bits, open_bits, partial_bits */
+};
+
+/* Lives in the owner's protected page. */
+struct sl_region {
+    size_t unit;         /* bytes per unit */
+    size_t rec_size;     /* bytes per record */
+    size_t first_arena;  /* bytes in the first arena */
+    uint32_t stride;     /* slab: bytes per slot; 0 for large spans */
+    uint32_t slots;      /* slab: slots per slab */
+    uint32_t obj_size;   /* slab: the object size (cache) or class size */
+    bool sizes;          /* slab: per-slot requested sizes follow the bitmap */
+    unsigned n_arenas;
+    unsigned cls;
+    struct sl_arena *arenas[SL_MAX_ARENAS];
+};
+
+/* What an address inside a span resolves to (filled by the slab and pool
+ * layers' lock-free lookups). */
+struct sl_obj {
+    const struct sl_arena *arena;
+    const struct sl_unit *span;
+    uintptr_t start;  /* first byte of the object or allocation */
+    size_t size;      /* bytes a write-rare may touch: the size asked for */
+    uint64_t index;   /* cache: object number; pool: offset in its chunk */
+    bool live;
+    bool sealed;
+};
+
+enum { BM_FREE = 0, BM_OPEN = 1, BM_PARTIAL = 2, BM_COUNT = 3 };
+
+static inline uint64_t *arena_bitmap(const struct sl_arena *a, int which)
+{
+    return a->st->bitmaps + (size_t)which * a->st->words;
+}
+
+static inline struct sl_unit *arena_unit(const struct sl_arena *a, uint32_t idx)
+{
+    return (struct sl_unit *)(a->recs + (size_t)idx * a->rec_size);
+}
+
+static inline uintptr_t arena_unit_addr(const struct sl_arena *a, uint32_t idx)
+{
+    return a->base + (uintptr_t)idx * a->unit;
+}
+
+static inline uint32_t arena_unit_index(const struct sl_arena *a, const struct sl_unit *u)
+{
+    return (uint32_t)(((const unsigned char *)u - a->recs) / a->rec_size);
+}
+
+static inline bool bit_get(const uint64_t *bm, uint32_t i) { return (bm[i / 64] >> (i % 64)) & 1; }
+static inline void bit_set(uint64_t *bm, uint32_t i) { bm[i / 64] |= 1ull << (i % 64); }
+static inline void bit_clear(uint64_t *bm, uint32_t i) { bm[i / 64] &= ~(1ull << (i % 64)); }
+
+/* Check value of a head record as it stands. */
+uint64_t region_mac(const struct sl_arena *a, uint32_t idx, const struct sl_unit *u);
+
+/* Abort (naming call and owner) unless u's check value matches. */
+void region_check(const struct sl_arena *a, const struct sl_unit *u, const char *call);
+
+/* Recompute u's check value after a legitimate change. */
+static inline void region_stamp(const struct sl_arena *a, struct sl_unit *u)
+{
+    u->check = region_mac(a, arena_unit_index(a, u), u);
+}
+
+/* Take a span of n units, committed and OPEN, its records zeroed. NULL +
+ * errno (ENOMEM) when no address space or memory is left. */
+struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
+                            struct sl_arena **arena_out);
+
+/* Seal every OPEN span of r that holds a live object. 0, or -1 + errno:
+ * spans whose mprotect succeeded are SEALED, the rest stay OPEN. */
+int region_seal(struct sl_owner *o, struct sl_region *r, bool permanent);
+
+/* Give back an empty span (OPEN or SEALED): FREE, or PINNED if mseal'd.
+ * 0, or -1 + errno (the span then stays as it was). */
+int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
+                   const char *call);
+
+/* The arena of r containing addr, or NULL. Lock-free. */
+struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr);
+
+/* The head record of the span containing addr in a, or NULL if addr is in
+ * a FREE unit or a corrupted tail. Lock-free. */
+struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr);
+
+/* Unmap everything of r that may be unmapped; pinned spans stay. Returns
+ * the bytes left pinned. */
+size_t region_destroy(struct sl_owner *o, struct sl_region *r);
+
+/* In a fork child: give the memfd-backed arena a private copy of its pages
+ * (mseal'd spans excepted: they stay shared and write-rare refuses them). */
+void arena_privatize(struct sl_arena *a);
+
+/* Calls fn(a, head) for every span of r that is not FREE. */
+void region_for_each_span(const struct sl_region *r,
+                          void (*fn)(const struct sl_arena *, const struct sl_unit *, void *),
+                          void *ctx);
+
+#endif /* SEALLOC_REGION_H */

@@ -1,0 +1,33 @@
+/*
+ * sanitize.h - tell memory checkers which slots are in use.
+ *
+ * In ASan builds (SEALLOC_ASAN) free slots and slab tails are poisoned, so
+ * an overflow from one object into its neighbour's free slot, or a use of a
+ * freed (unsealed) object, is reported. Under Valgrind the same ranges are
+ * marked inaccessible through its client requests, when its header is
+ * available at build time. Elsewhere these compile to nothing.
+ */
+#ifndef SEALLOC_SANITIZE_H
+#define SEALLOC_SANITIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if SEALLOC_ASAN
+#include <sanitizer/asan_interface.h>
+#define sl_poison(p, n) ASAN_POISON_MEMORY_REGION((void *)(p), (n))
+#define sl_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((void *)(p), (n))
+#elif defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define sl_poison(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n)))
+#define sl_unpoison(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((void *)(p), (n)))
+#endif
+#endif
+
+#ifndef sl_poison
+#define sl_poison(p, n) ((void)(p), (void)(n))
+#define sl_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * test_cache.c - the slab layer through the cache API: allocation, zero
+ * fill, alignment, seal semantics (faulting stores, EFAULT from read(2)),
+ * slots on sealed pages never reused, reclaim of empty sealed slabs, the
+ * mapping count, permanent seals, and argument errors.
+ */
+#include "check.h"
+#include "sealloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+static long rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static int map_lines(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    int n = 0, c;
+    while (f && (c = fgetc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static void store_byte(void *p) { *(volatile char *)p = 1; }
+
+static void alloc_zeroed_and_aligned(void)
+{
+    size_t sizes[] = {1, 3, 8, 24, 100, 4096, 5000, 65536, 70000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        seal_cache *c = seal_cache_create("sizes", sizes[i], 0, 0);
+        CHECK(c != NULL);
+        for (int k = 0; k < 50; k++) {
+            unsigned char *p = seal_cache_alloc(c);
+            CHECK(p != NULL);
+            size_t want = sizes[i] >= 16 ? 16 : 1;
+            CHECK((uintptr_t)p % want == 0);
+            for (size_t b = 0; b < sizes[i]; b++)
+                if (p[b] != 0) {
+                    CHECK(!"not zero-filled");
+                    break;
+                }
+            memset(p, 0xab, sizes[i]);
+            CHECK(seal_cache_owns(c, p));
+            if (k % 3 == 0)
+                seal_cache_free(c, p);
+        }
+        seal_cache_destroy(c);
+    }
+}
+
+static void explicit_alignment(void)
+{
+    size_t aligns[] = {1, 2, 64, 256, 4096};
+    for (size_t i = 0; i < 5; i++) {
+        seal_cache *c = seal_cache_create("align", 40, aligns[i], 0);
+        CHECK(c != NULL);
+        for (int k = 0; k < 20; k++)
+            CHECK((uintptr_t)seal_cache_alloc(c) % aligns[i] == 0);
+        seal_cache_destroy(c);
+    }
+}
+
+static void bad_arguments(void)
+{
+    errno = 0;
+    CHECK(seal_cache_create(NULL, 8, 0, 0) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(seal_cache_create("x", 0, 0, 0) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(seal_cache_create("x", 8, 3, 0) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(seal_cache_create("x", 8, 8192, 0) == NULL && errno == EINVAL);
+    errno = 0;
+    CHECK(seal_cache_create("x", 8, 0, 0x100) == NULL && errno == EINVAL);
+}
+
+struct sealed_case {
+    seal_cache *c;
+    char *obj;
+};
+
+static void write_sealed(void *arg) { store_byte(((struct sealed_case *)arg)->obj); }
+
+static void seal_makes_read_only(void)
+{
+    seal_cache *c = seal_cache_create("ro", 64, 0, 0);
+    char *before = seal_cache_alloc(c);
+    strcpy(before, "policy");
+    CHECK(seal_is_sealed(before) == 0);
+    CHECK(seal_cache_seal(c) == 0);
+    CHECK(seal_is_sealed(before) == 1);
+    CHECK(strcmp(before, "policy") == 0);
+    struct sealed_case sc = {c, before};
+    CHECK(expect_death(write_sealed, &sc, SIGSEGV, NULL));
+
+    /* The kernel refuses to write into it too. */
+    int fd = open("/dev/zero", O_RDONLY);
+    errno = 0;
+    CHECK(read(fd, before, 8) == -1 && errno == EFAULT);
+    close(fd);
+
+    char *after = seal_cache_alloc(c);
+    CHECK(after != NULL && seal_is_sealed(after) == 0);
+    strcpy(after, "writable");
+    CHECK(seal_cache_seal(c) == 0);
+    CHECK(seal_is_sealed(after) == 1);
+    CHECK(seal_cache_seal(c) == 0); /* again: harmless */
+    seal_cache_destroy(c);
+}
+
+static void sealed_slots_not_reused(void)
+{
+    seal_cache *c = seal_cache_create("reuse", 32, 0, 0);
+    enum { N = 100 };
+    char *objs[N];
+    for (int i = 0; i < N; i++)
+        objs[i] = seal_cache_alloc(c);
+    CHECK(seal_cache_seal(c) == 0);
+    for (int i = 0; i < N; i += 2)
+        seal_cache_free(c, objs[i]);
+    for (int i = 0; i < 1000; i++) {
+        char *p = seal_cache_alloc(c);
+        CHECK(seal_is_sealed(p) == 0);
+        for (int k = 0; k < N; k++)
+            if (p == objs[k])
+                CHECK(!"a slot on a sealed slab was handed out");
+    }
+    /* Odd objects are still intact and sealed. */
+    for (int i = 1; i < N; i += 2)
+        CHECK(seal_cache_owns(c, objs[i]) && seal_is_sealed(objs[i]));
+    seal_cache_destroy(c);
+}
+
+static void free_of_sealed_never_writes(void)
+{
+    seal_cache *c = seal_cache_create("nowrite", 48, 0, 0);
+    char *a = seal_cache_alloc(c), *b = seal_cache_alloc(c);
+    memset(a, 'A', 48);
+    memset(b, 'B', 48);
+    seal_cache_seal(c);
+    seal_cache_free(c, a); /* would fault if it wrote */
+    CHECK(a[0] == 'A' && a[47] == 'A');
+    CHECK(seal_cache_owns(c, a) == 0 && seal_cache_owns(c, b) == 1);
+    seal_cache_destroy(c);
+}
+
+static void reclaim_returns_memory(void)
+{
+    seal_cache *c = seal_cache_create("reclaim", 256, 0, 0);
+    enum { N = 64 * 1024 }; /* 16 MiB */
+    void **objs = malloc(N * sizeof *objs);
+    for (int i = 0; i < N; i++) {
+        objs[i] = seal_cache_alloc(c);
+        memset(objs[i], 1, 256);
+    }
+    seal_cache_seal(c);
+    long full = rss_kib();
+    for (int i = 0; i < N; i++)
+        seal_cache_free(c, objs[i]);
+    long after = rss_kib();
+    CHECK(full - after > 12 * 1024); /* most of the 16 MiB came back */
+    /* The reclaimed address space is usable again, writable. */
+    char *p = seal_cache_alloc(c);
+    CHECK(p != NULL && seal_is_sealed(p) == 0);
+    p[0] = 1;
+    free(objs);
+    seal_cache_destroy(c);
+}
+
+static void few_mappings_for_many_objects(void)
+{
+    int base = map_lines();
+    seal_cache *c = seal_cache_create("million", 64, 0, 0);
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 100000; i++)
+            CHECK(seal_cache_alloc(c) != NULL);
+        CHECK(seal_cache_seal(c) == 0);
+    }
+    int grown = map_lines() - base;
+    CHECK(grown <= 12);
+    if (grown > 12)
+        fprintf(stderr, "  maps grew by %d lines\n", grown);
+    seal_cache_destroy(c);
+}
+
+static void permanent_seal_is_irreversible(void)
+{
+    if (syscall(462, 0, 0, 0) != 0)
+        SKIP("kernel without mseal(2)");
+    seal_cache *c = seal_cache_create("perm", 4096, 4096, SEAL_PERMANENT);
+    CHECK(c != NULL);
+    char *p = seal_cache_alloc(c);
+    p[0] = 'x';
+    CHECK(seal_cache_seal(c) == 0);
+    errno = 0;
+    CHECK(mprotect(p, 4096, PROT_READ | PROT_WRITE) == -1 && errno == EPERM);
+    errno = 0;
+    CHECK(munmap(p, 4096) == -1 && errno == EPERM);
+    errno = 0;
+    CHECK(madvise(p, 4096, MADV_DONTNEED) == -1 && errno == EPERM);
+    errno = 0;
+    CHECK(mremap(p, 4096, 8192, MREMAP_MAYMOVE) == MAP_FAILED && errno == EPERM);
+    CHECK(p[0] == 'x');
+    /* Freed, it stays mapped and sealed (pinned). */
+    seal_cache_free(c, p);
+    CHECK(seal_is_sealed(p) == 1 && p[0] == 'x');
+    seal_cache_destroy(c);
+    CHECK(seal_is_sealed(p) == 1 && p[0] == 'x');
+}
+
+static void null_free_and_destroy(void)
+{
+    seal_cache *c = seal_cache_create("null", 8, 0, 0);
+    seal_cache_free(c, NULL);
+    seal_cache_destroy(NULL);
+    seal_cache_destroy(c);
+    CHECK(1);
+}
+
+int main(void)
+{
+    RUN(alloc_zeroed_and_aligned);
+    RUN(explicit_alignment);
+    RUN(bad_arguments);
+    RUN(seal_makes_read_only);
+    RUN(sealed_slots_not_reused);
+    RUN(free_of_sealed_never_writes);
+    RUN(reclaim_returns_memory);
+    RUN(few_mappings_for_many_objects);
+    RUN(permanent_seal_is_irreversible);
+    RUN(null_free_and_destroy);
+    return check_exit();
+}
