@@ -3,9 +3,10 @@
  */
 #include "object.h"
 
+#include "sanitize.h"
 #include "slab.h"
 
-static bool large_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
+SL_RACY_READER static bool large_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     const struct sl_unit *u = arena_span_of(a, addr);
     if (u == NULL)

@@ -9,8 +9,9 @@
 
 #include "region.h"
 #include "registry.h"
+#include "sanitize.h"
 
-int seal_is_sealed(const void *addr)
+SL_RACY_READER int seal_is_sealed(const void *addr)
 {
     bool pinned;
     registry_enter();

@@ -13,6 +13,7 @@
 #include "os.h"
 #include "owner.h"
 #include "registry.h"
+#include "sanitize.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -104,7 +105,9 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
     if (registry_add(a->base, a->size, a) != 0)
         goto fail_data;
     owner_unprotect(o);
-    r->arenas[r->n_arenas++] = a;
+    r->arenas[r->n_arenas] = a;
+    /* Lock-free readers (region_arena_of) load the count with acquire. */
+    __atomic_store_n(&r->n_arenas, r->n_arenas + 1, __ATOMIC_RELEASE);
     owner_protect(o);
     return a;
 
@@ -319,7 +322,7 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u, co
 
 /* ---- lookups ------------------------------------------------------------- */
 
-struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr)
+SL_RACY_READER struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr)
 {
     unsigned n = __atomic_load_n(&r->n_arenas, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n && i < SL_MAX_ARENAS; i++) {
@@ -330,7 +333,7 @@ struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr)
     return NULL;
 }
 
-struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr)
+SL_RACY_READER struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr)
 {
     uint32_t idx = (uint32_t)((addr - a->base) / a->unit);
     uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);

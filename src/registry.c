@@ -9,6 +9,7 @@
 
 #include "guard.h"
 #include "os.h"
+#include "sanitize.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -68,7 +69,7 @@ static void end_change(void)
         sl_fatal("registry", "process", "-", "cannot make the registry read-only");
 }
 
-struct sl_arena *registry_find(uintptr_t addr, bool *pinned)
+SL_RACY_READER struct sl_arena *registry_find(uintptr_t addr, bool *pinned)
 {
     struct table *t = atomic_load_explicit(&table, memory_order_acquire);
     *pinned = false;

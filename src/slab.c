@@ -163,7 +163,7 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
         region_reclaim(o, a, u, call);
 }
 
-bool slab_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
+SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     const struct sl_region *r = a->region;
     const struct sl_unit *u = arena_span_of(a, addr);

@@ -28,6 +28,7 @@
 #include "os.h"
 #include "owner.h"
 #include "registry.h"
+#include "sanitize.h"
 #include "writerare.h"
 
 #include <errno.h>
@@ -75,7 +76,7 @@ struct target {
 
 /* 0 with *t filled and the registry entered, or -1 + errno (registry
  * left). */
-static int validate(const void *dst, size_t len, struct target *t)
+SL_RACY_READER static int validate(const void *dst, size_t len, struct target *t)
 {
     uintptr_t p = (uintptr_t)dst;
     if (len == 0 || p + len < p) {
