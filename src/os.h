@@ -50,6 +50,15 @@ int sl_os_memfd(const char *name, size_t size);
 /* Close fd. */
 void sl_os_close(int fd);
 
+/* A protection key whose rights start write-disabled in the calling thread
+ * (threads it creates later inherit them); -1 + errno where the CPU or
+ * kernel has none. */
+int sl_os_pkey_alloc(void);
+
+/* Make [addr, addr+size) readable and writable in the page tables, tagged
+ * with key: only threads whose PKRU allows the key can store. */
+int sl_os_pkey_protect(void *addr, size_t size, int key);
+
 /* Capabilities, probed once (thread-safe, idempotent). */
 bool sl_os_has_mseal(void);
 bool sl_os_has_memfd(void);

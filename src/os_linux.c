@@ -220,6 +220,20 @@ int sl_os_remap_shared(void *addr, size_t size, int fd, off_t off, int prot)
     return p == MAP_FAILED ? -1 : 0;
 }
 
+int sl_os_pkey_alloc(void)
+{
+    if (os_fail_now(ENOSPC))
+        return -1;
+    return pkey_alloc(0, PKEY_DISABLE_WRITE);
+}
+
+int sl_os_pkey_protect(void *addr, size_t size, int key)
+{
+    if (os_fail_now(ENOMEM))
+        return -1;
+    return pkey_mprotect(addr, size, PROT_READ | PROT_WRITE, key);
+}
+
 /* ---- capability probes ------------------------------------------------ */
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;

@@ -110,6 +110,7 @@ struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, 
     snprintf(o->name, sizeof o->name, "%s", name);
     o->flags = flags;
     o->memfd_backed = (flags & SEAL_WRITE_RARE) && wr_wants_memfd();
+    o->pkey = (flags & SEAL_WRITE_RARE) ? wr_pkey() : -1;
     o->st = st;
     o->map = map;
     o->map_size = total;
@@ -191,10 +192,9 @@ void owner_unlock(struct sl_owner *o) { pthread_mutex_unlock(&o->st->lock); }
 
 int owner_seal_regions(struct sl_owner *o)
 {
-    bool permanent = o->flags & SEAL_PERMANENT;
     int rc = 0, err = 0;
     for (unsigned i = 0; i < o->n_regions; i++) {
-        if (region_seal(o, &o->regions[i], permanent) != 0)
+        if (region_seal(o, &o->regions[i]) != 0)
             rc = -1, err = errno;
         if (o->regions[i].slots != 0)
             slab_after_seal(&o->regions[i], &o->st->cur[i]);

@@ -55,6 +55,7 @@ struct sl_owner {
     char name[SL_NAME_MAX];
     unsigned flags;
     bool memfd_backed;   /* data arenas are memfd mappings (write-rare) */
+    int pkey;            /* sealed spans are tagged with this key, or -1 */
     size_t obj_size;     /* cache: the size asked for; pool: 0 */
     size_t align;        /* cache: the alignment in use */
     struct sl_owner_state *st;

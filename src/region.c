@@ -14,6 +14,7 @@
 #include "owner.h"
 #include "registry.h"
 #include "sanitize.h"
+#include "sealloc.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -227,11 +228,13 @@ static uint32_t popcount_bits(const struct sl_unit *u, uint32_t slots)
 }
 
 /* Seal the run of spans [first, end) of a, all OPEN with live objects. */
-static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end, bool permanent)
+static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
 {
     void *addr = (void *)arena_unit_addr(a, first);
     size_t len = (size_t)(end - first) * a->unit;
-    if (sl_os_protect_ro(addr, len) != 0)
+    bool permanent = a->owner->flags & SEAL_PERMANENT;
+    int key = a->owner->pkey;
+    if ((key >= 0 ? sl_os_pkey_protect(addr, len, key) : sl_os_protect_ro(addr, len)) != 0)
         return -1;
     int rc = permanent ? sl_os_mseal(addr, len) : 0;
     int err = errno;
@@ -248,7 +251,7 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end, bool perma
     return rc;
 }
 
-int region_seal(struct sl_owner *o, struct sl_region *r, bool permanent)
+int region_seal(struct sl_owner *o, struct sl_region *r)
 {
     static const char call[] = "seal";
     int rc = 0, err = 0;
@@ -273,14 +276,14 @@ int region_seal(struct sl_owner *o, struct sl_region *r, bool permanent)
                 if (u->live == 0)
                     continue;
                 if (run_end != i) {
-                    if (run_end != run_first && seal_run(a, run_first, run_end, permanent) != 0)
+                    if (run_end != run_first && seal_run(a, run_first, run_end) != 0)
                         rc = -1, err = errno;
                     run_first = i;
                 }
                 run_end = i + u->span;
             }
         }
-        if (run_end != run_first && seal_run(a, run_first, run_end, permanent) != 0)
+        if (run_end != run_first && seal_run(a, run_first, run_end) != 0)
             rc = -1, err = errno;
     }
     if (rc != 0)

@@ -9,6 +9,10 @@
  * reclaimed spans), so a seal is one mprotect per contiguous run of open
  * spans, usually one per arena, whatever the number of objects.
  *
+ * A seal makes a span read-only in the page tables; for write-rare owners
+ * under the "pkey" mechanism it instead tags the span with the write-rare
+ * protection key, which every thread's PKRU keeps write-disabled.
+ *
  * Span states and who may change them (always under the owner's lock):
  *
  *   FREE    never used (above the high-water mark) or reclaimed: PROT_NONE,
@@ -161,7 +165,7 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
 
 /* Seal every OPEN span of r that holds a live object. 0, or -1 + errno:
  * spans whose mprotect succeeded are SEALED, the rest stay OPEN. */
-int region_seal(struct sl_owner *o, struct sl_region *r, bool permanent);
+int region_seal(struct sl_owner *o, struct sl_region *r);
 
 /* Give back an empty span (OPEN or SEALED): FREE, or PINNED if mseal'd.
  * 0, or -1 + errno (the span then stays as it was). */

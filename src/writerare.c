@@ -8,6 +8,13 @@
  * whose owner has SEAL_WRITE_RARE. Unsealed destinations are written
  * directly. Sealed ones go through the mechanism chosen once per process:
  *
+ *   pkey     sealed write-rare pages are tagged with one protection key
+ *            whose rights are write-disabled in every thread (the key is
+ *            allocated by a constructor, before the program starts threads,
+ *            so all threads inherit that); a write opens write access in
+ *            the calling thread's PKRU for the copy only. Other threads,
+ *            and signal handlers (which start with default rights), never
+ *            see the window. Costs one key of the 15 the CPU has.
  *   memfd    write-rare owners' pages are shared mappings of a memfd:
  *            bytes go in with pwrite(2) on the memfd (the kernel copies;
  *            no mapping is ever writable), and a pointer store goes through
@@ -17,9 +24,6 @@
  *            it cannot promise a single-copy-atomic store, so
  *            seal_write_ptr() fails with ENOTSUP;
  *   none     every sealed write fails with ENOTSUP.
- *
- * CPUs with protection keys could give a thread-private window; this
- * library does not use them yet (see README: limits).
  */
 #include "sealloc.h"
 
@@ -36,21 +40,38 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
 static enum wr_mechanism chosen;
+static int sealed_key = -1;
+static const char *const mechanism_names[] = {"none", "pkey", "memfd", "procmem"};
 
 static void choose(void)
 {
-    if (sl_os_has_memfd())
+    const char *want = getenv("SEALLOC_WRITE_RARE");
+    int floor = 0; /* how many of the best mechanisms to skip */
+    if (want != NULL && strcmp(want, "memfd") == 0)
+        floor = 1;
+    else if (want != NULL && strcmp(want, "procmem") == 0)
+        floor = 2;
+    if (floor <= 0 && (sealed_key = sl_os_pkey_alloc()) >= 0)
+        chosen = WR_PKEY;
+    else if (floor <= 1 && sl_os_has_memfd())
         chosen = WR_MEMFD;
     else if (sl_os_has_procmem())
         chosen = WR_PROCMEM;
+    else if (sl_os_has_memfd())
+        chosen = WR_MEMFD;
     else
         chosen = WR_NONE;
 }
+
+/* Choose at load time: a protection key must exist before the program
+ * creates threads, so that they inherit its write-disabled rights. */
+__attribute__((constructor)) static void choose_early(void) { pthread_once(&choose_once, choose); }
 
 enum wr_mechanism wr_mechanism(void)
 {
@@ -58,15 +79,24 @@ enum wr_mechanism wr_mechanism(void)
     return chosen;
 }
 
+int wr_pkey(void) { return wr_mechanism() == WR_PKEY ? sealed_key : -1; }
+
 bool wr_wants_memfd(void) { return wr_mechanism() == WR_MEMFD; }
 
 bool wr_supports_permanent(void) { return wr_mechanism() != WR_NONE; }
 
-const char *seal_write_rare_mechanism(void)
+const char *seal_write_rare_mechanism(void) { return mechanism_names[wr_mechanism()]; }
+
+/* The calling thread's write window on pkey-sealed pages. pkey_set() and
+ * pkey_get() are the RDPKRU/WRPKRU instructions: no system call. */
+static unsigned window_open(void)
 {
-    static const char *const names[] = {"none", "pkey", "memfd", "procmem"};
-    return names[wr_mechanism()];
+    unsigned saved = (unsigned)pkey_get(sealed_key);
+    pkey_set(sealed_key, 0);
+    return saved;
 }
+
+static void window_close(unsigned saved) { pkey_set(sealed_key, saved); }
 
 /* The validated target of a write: the arena and whether it is sealed. */
 struct target {
@@ -106,6 +136,12 @@ SL_RACY_READER static int validate(const void *dst, size_t len, struct target *t
 static int sealed_copy(const struct target *t, void *dst, const void *src, size_t len)
 {
     switch (wr_mechanism()) {
+    case WR_PKEY: {
+        unsigned saved = window_open();
+        memmove(dst, src, len);
+        window_close(saved);
+        return 0;
+    }
     case WR_MEMFD:
         if (t->arena->fd >= 0)
             return sl_os_file_write(t->arena->fd,
@@ -197,6 +233,10 @@ int seal_write_ptr(void *slot, const void *value)
     int rc = 0;
     if (!t.sealed) {
         atomic_store_explicit((_Atomic(const void *) *)slot, value, memory_order_release);
+    } else if (wr_mechanism() == WR_PKEY) {
+        unsigned saved = window_open();
+        atomic_store_explicit((_Atomic(const void *) *)slot, value, memory_order_release);
+        window_close(saved);
     } else if (wr_mechanism() == WR_MEMFD && t.arena->fd >= 0) {
         rc = alias_store(&t, slot, value);
     } else {

@@ -5,7 +5,9 @@
  * calling thread), "memfd" (write-rare owners' pages are memfd-backed; bulk
  * writes go through pwrite(2) on the memfd, pointer stores through a
  * short-lived alias mapping), "procmem" (pwrite(2) on /proc/self/mem; no
- * single-copy-atomic pointer store), or "none".
+ * single-copy-atomic pointer store), or "none". SEALLOC_WRITE_RARE=<name>
+ * in the environment picks a lower one (tests use it to cover each path);
+ * asking for one the system lacks falls back to the best available.
  */
 #ifndef SEALLOC_WRITERARE_H
 #define SEALLOC_WRITERARE_H
@@ -15,6 +17,10 @@
 enum wr_mechanism { WR_NONE, WR_PKEY, WR_MEMFD, WR_PROCMEM };
 
 enum wr_mechanism wr_mechanism(void);
+
+/* The protection key sealed write-rare pages are tagged with, or -1 when
+ * the mechanism is not "pkey". */
+int wr_pkey(void);
 
 /* Whether write-rare owners' data must be memfd-backed. */
 bool wr_wants_memfd(void);
