@@ -54,9 +54,13 @@ static inline uint64_t mix(uint64_t x)
     return x;
 }
 
+/* Draw the secret at load time, so the hot paths need no once-check. */
+__attribute__((constructor)) static void secret_early(void) { pthread_once(&secret_once, secret_init); }
+
 uint64_t sl_mac(uint64_t a, uint64_t b, uint64_t c)
 {
-    pthread_once(&secret_once, secret_init);
+    if (__builtin_expect(secret == NULL, 0))
+        pthread_once(&secret_once, secret_init);
     uint64_t h = mix(a ^ secret->k0);
     h = mix(h ^ b ^ secret->k1);
     return mix(h ^ c ^ secret->k0);

@@ -56,8 +56,9 @@ struct sl_unit {
     uint8_t pad[2];
     uint32_t live;  /* live objects in the span */
     uint32_t bump;  /* slab: slots never handed out so far */
-    uint32_t hint;  /* slab: first bitmap word that may have a free slot */
+    uint32_t pad2;
     uint64_t size;  /* large allocation: bytes requested */
+    uint64_t nonfull[2]; /* slab: bit w set if bitmap word w (below bump) has a free slot */
     uint64_t check; /* sl_mac over the fields above that matter */
     uint64_t bits[]; /* slab: live bitmap, then optional per-slot sizes */
 };

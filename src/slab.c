@@ -11,7 +11,8 @@
 #include <string.h>
 
 #define SLAB_TARGET (64u << 10) /* bytes per slab for small objects */
-#define SLAB_MAX_SLOTS 8192u    /* bounds the bitmap of tiny objects */
+#define SLAB_MAX_SLOTS 8192u    /* bounds the bitmap of tiny objects: 128 words,
+                                   summarised by the two nonfull words */
 #define SLAB_MIN_SLOTS 8u       /* large objects: at least this many per slab */
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
@@ -31,7 +32,7 @@ int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool siz
             unit = SLAB_TARGET;
     }
     size_t slots = unit / stride;
-    if (slots > UINT32_MAX || obj_size > UINT32_MAX || (sizes && obj_size > UINT16_MAX)) {
+    if (slots > SLAB_MAX_SLOTS || obj_size > UINT32_MAX || (sizes && obj_size > UINT16_MAX)) {
         errno = EINVAL;
         return -1;
     }
@@ -57,9 +58,10 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
                 continue;
             uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(pb[w]);
             struct sl_unit *u = idx < a->n_units ? arena_unit(a, idx) : NULL;
+            /* As in slab_alloc: the state is checked, not its check value,
+             * since a sealed page stays read-only whatever its record says. */
             if (u == NULL || u->state != UNIT_OPEN || u->live >= r->slots)
                 owner_fatal(o, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
-            region_check(a, u, "alloc");
             *cur = (struct sl_cursor){ai, idx};
             *out = a;
             return u;
@@ -78,19 +80,31 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
     return u;
 }
 
+/* Free slots of bitmap word w (slots past the end of the slab excluded). */
+static uint64_t free_bits(const struct sl_region *r, const struct sl_unit *u, uint32_t w)
+{
+    uint64_t bits = ~u->bits[w];
+    if (w == r->slots / 64)
+        bits &= (1ull << (r->slots % 64)) - 1;
+    return bits;
+}
+
+/* A free slot: never-used ones first, then the lowest freed one, found
+ * through the nonfull summary in O(1). UINT32_MAX if the slab is full. */
 static uint32_t find_free_slot(const struct sl_region *r, struct sl_unit *u)
 {
     if (u->bump < r->slots)
         return u->bump++;
-    uint32_t words = (r->slots + 63) / 64;
-    for (uint32_t w = u->hint; w < words; w++) {
-        uint64_t freebits = ~u->bits[w];
-        if (w == words - 1 && r->slots % 64)
-            freebits &= (1ull << (r->slots % 64)) - 1;
-        if (freebits != 0) {
-            u->hint = w;
-            return w * 64 + (uint32_t)__builtin_ctzll(freebits);
-        }
+    for (uint32_t s = 0; s < 2; s++) {
+        if (u->nonfull[s] == 0)
+            continue;
+        uint32_t w = s * 64 + (uint32_t)__builtin_ctzll(u->nonfull[s]);
+        uint64_t bits = free_bits(r, u, w);
+        if (bits == 0)
+            return UINT32_MAX; /* summary and bitmap disagree: caller aborts */
+        if ((bits & (bits - 1)) == 0)
+            u->nonfull[s] &= ~(1ull << (w % 64)); /* its last free slot */
+        return w * 64 + (uint32_t)__builtin_ctzll(bits);
     }
     return UINT32_MAX;
 }
@@ -104,9 +118,12 @@ void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
             owner_fatal(o, "alloc", "corrupted metadata: allocation cursor");
         a = r->arenas[cur->arena];
         u = arena_unit(a, cur->unit);
+        /* Only the state is checked: a forged state cannot unseal
+         * anything, since a sealed page stays read-only in the page tables
+         * whatever its record says. Check values guard the records that
+         * lead to system calls (region.c). */
         if (u->state != UNIT_OPEN)
             owner_fatal(o, "alloc", "corrupted metadata: allocating from a sealed slab");
-        region_check(a, u, "alloc");
     } else if ((u = slab_adopt(o, r, cur, &a)) == NULL) {
         return NULL;
     }
@@ -133,7 +150,11 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
     struct sl_unit *u = arena_span_of(a, p);
     if (u == NULL)
         owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
-    region_check(a, u, call);
+    /* A sealed slab's live count decides when its pages go back to the OS:
+     * verify it. An open slab's record protects nothing the page tables do
+     * not (a forged OPEN state on a sealed page faults at the zeroing). */
+    if (u->state != UNIT_OPEN)
+        region_check(a, u, call);
     uint32_t idx = arena_unit_index(a, u);
     uintptr_t off = p - arena_unit_addr(a, idx);
     if (off % r->stride != 0 || off / r->stride >= r->slots)
@@ -152,8 +173,7 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
         sl_poison(p, r->stride);
         if (r->sizes)
             slot_sizes(r, u)[slot] = 0;
-        if (slot / 64 < u->hint)
-            u->hint = slot / 64;
+        u->nonfull[slot / 4096] |= 1ull << (slot / 64 % 64);
         bit_set(arena_bitmap(a, BM_PARTIAL), idx);
         return;
     }
