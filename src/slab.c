@@ -58,10 +58,9 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
                 continue;
             uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(pb[w]);
             struct sl_unit *u = idx < a->n_units ? arena_unit(a, idx) : NULL;
-            /* As in slab_alloc: the state is checked, not its check value,
-             * since a sealed page stays read-only whatever its record says. */
             if (u == NULL || u->state != UNIT_OPEN || u->live >= r->slots)
                 owner_fatal(o, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
+            region_check(a, u, "alloc");
             *cur = (struct sl_cursor){ai, idx};
             *out = a;
             return u;
@@ -109,24 +108,35 @@ static uint32_t find_free_slot(const struct sl_region *r, struct sl_unit *u)
     return UINT32_MAX;
 }
 
-void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
+/* The slab to allocate from: the cursor's while it has room (it stays
+ * current when full, so a free on it makes room without a new adoption),
+ * else an adopted one. Adoption verifies the check value; the cursor's slab
+ * had it verified then, and the cursor is dropped when its slab is sealed,
+ * so only its state is checked here. */
+static struct sl_unit *slab_current(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
+                                    struct sl_arena **out)
 {
-    struct sl_arena *a = NULL;
-    struct sl_unit *u = NULL;
     if (cur->unit != UINT32_MAX) {
         if (cur->arena >= r->n_arenas || cur->unit >= r->arenas[cur->arena]->n_units)
             owner_fatal(o, "alloc", "corrupted metadata: allocation cursor");
-        a = r->arenas[cur->arena];
-        u = arena_unit(a, cur->unit);
-        /* Only the state is checked: a forged state cannot unseal
-         * anything, since a sealed page stays read-only in the page tables
-         * whatever its record says. Check values guard the records that
-         * lead to system calls (region.c). */
+        struct sl_arena *a = r->arenas[cur->arena];
+        struct sl_unit *u = arena_unit(a, cur->unit);
         if (u->state != UNIT_OPEN)
             owner_fatal(o, "alloc", "corrupted metadata: allocating from a sealed slab");
-    } else if ((u = slab_adopt(o, r, cur, &a)) == NULL) {
-        return NULL;
+        if (u->live < r->slots) {
+            *out = a;
+            return u;
+        }
     }
+    return slab_adopt(o, r, cur, out);
+}
+
+void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
+{
+    struct sl_arena *a;
+    struct sl_unit *u = slab_current(o, r, cur, &a);
+    if (u == NULL)
+        return NULL;
     uint32_t slot = find_free_slot(r, u);
     if (slot == UINT32_MAX || bit_get(u->bits, slot))
         owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
@@ -135,10 +145,8 @@ void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
     if (r->sizes)
         slot_sizes(r, u)[slot] = (uint16_t)asked;
     uint32_t idx = cur->unit;
-    if (++u->live == r->slots) {
+    if (++u->live == r->slots)
         bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
-        cur->unit = UINT32_MAX;
-    }
     uintptr_t p = arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride;
     sl_unpoison(p, asked);
     return (void *)p;
