@@ -19,7 +19,7 @@
 #include <stdalign.h>
 #include <stdint.h>
 
-#define CACHE_MAX_OBJECT (1ull << 30)
+#define CACHE_MAX_OBJECT (256ull << 20) /* slabs of 8 fit 2^31 bytes */
 
 static size_t default_align(size_t size)
 {

@@ -8,10 +8,11 @@
 
 SL_RACY_READER static bool large_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
-    const struct sl_unit *u = arena_span_of(a, addr);
+    uint32_t idx;
+    const struct sl_unit *u = arena_span_of(a, addr, &idx);
     if (u == NULL)
         return false;
-    uintptr_t start = arena_unit_addr(a, arena_unit_index(a, u));
+    uintptr_t start = arena_unit_addr(a, idx);
     *out = (struct sl_obj){
         .arena = a,
         .span = u,

@@ -18,7 +18,8 @@ SL_RACY_READER int seal_is_sealed(const void *addr)
     struct sl_arena *a = registry_find((uintptr_t)addr, &pinned);
     int sealed = pinned;
     if (a != NULL) {
-        const struct sl_unit *u = arena_span_of(a, (uintptr_t)addr);
+        uint32_t idx;
+        const struct sl_unit *u = arena_span_of(a, (uintptr_t)addr, &idx);
         sealed = u != NULL && (u->state == UNIT_SEALED || u->state == UNIT_PINNED);
     }
     registry_exit();

@@ -85,6 +85,7 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
         .base = (uintptr_t)(data + pg),
         .size = size,
         .unit = r->unit,
+        .unit_shift = (unsigned)__builtin_ctzll(r->unit),
         .n_units = n_units,
         .id = atomic_fetch_add(&next_arena_id, 1),
         .rec_size = r->rec_size,
@@ -336,9 +337,10 @@ SL_RACY_READER struct sl_arena *region_arena_of(const struct sl_region *r, uintp
     return NULL;
 }
 
-SL_RACY_READER struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr)
+SL_RACY_READER struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr,
+                                            uint32_t *head_idx)
 {
-    uint32_t idx = (uint32_t)((addr - a->base) / a->unit);
+    uint32_t idx = (uint32_t)((addr - a->base) >> a->unit_shift);
     uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);
     if (idx >= hwm || hwm > a->n_units)
         return NULL;
@@ -348,6 +350,7 @@ SL_RACY_READER struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t
     struct sl_unit *u = arena_unit(a, h);
     if (u->span == 0 || h + u->span <= idx || u->state == UNIT_FREE)
         return NULL;
+    *head_idx = h;
     return u;
 }
 

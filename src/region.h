@@ -70,7 +70,8 @@ struct sl_region;
 struct sl_arena {
     uintptr_t base;
     size_t size;
-    size_t unit;     /* bytes per unit */
+    size_t unit;     /* bytes per unit, a power of two */
+    unsigned unit_shift; /* log2(unit) */
     uint32_t n_units;
     uint32_t id;     /* unique in the process; part of every check value */
     size_t rec_size; /* bytes per unit record */
@@ -101,6 +102,7 @@ struct sl_region {
     size_t rec_size;     /* bytes per record */
     size_t first_arena;  /* bytes in the first arena */
     uint32_t stride;     /* slab: bytes per slot; 0 for large spans */
+    uint64_t stride_inv; /* slab: UINT64_MAX / stride + 1, for division */
     uint32_t slots;      /* slab: slots per slab */
     uint32_t obj_size;   /* slab: the object size (cache) or class size */
     bool sizes;          /* slab: per-slot requested sizes follow the bitmap */
@@ -176,9 +178,16 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
 /* The arena of r containing addr, or NULL. Lock-free. */
 struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr);
 
-/* The head record of the span containing addr in a, or NULL if addr is in
- * a FREE unit or a corrupted tail. Lock-free. */
-struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr);
+/* The head record of the span containing addr in a (its index in *idx),
+ * or NULL if addr is in a FREE unit or a corrupted tail. Lock-free. */
+struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr, uint32_t *idx);
+
+/* n / d for n, d < 2^32, with inv = UINT64_MAX / d + 1 (exact: Lemire,
+ * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
+static inline uint32_t div_by(uint64_t n, uint64_t inv)
+{
+    return (uint32_t)(((unsigned __int128)inv * n) >> 64);
+}
 
 /* Unmap everything of r that may be unmapped; pinned spans stay. Returns
  * the bytes left pinned. */

@@ -17,6 +17,15 @@
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+/* Slabs are a power of two long, so an address finds its slab by a shift. */
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 1;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
 static uint16_t *slot_sizes(const struct sl_region *r, const struct sl_unit *u)
 {
     return (uint16_t *)(uintptr_t)(u->bits + (r->slots + 63) / 64);
@@ -25,19 +34,22 @@ static uint16_t *slot_sizes(const struct sl_region *r, const struct sl_unit *u)
 int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool sizes)
 {
     size_t pg = sl_os_page_size();
-    size_t unit = round_up(stride * SLAB_MIN_SLOTS, pg);
+    size_t unit = pow2_at_least(stride * SLAB_MIN_SLOTS);
     if (unit < SLAB_TARGET) {
-        unit = round_up(stride * SLAB_MAX_SLOTS, pg);
+        unit = pow2_at_least(stride * SLAB_MAX_SLOTS);
         if (unit > SLAB_TARGET)
             unit = SLAB_TARGET;
     }
+    if (unit < pg)
+        unit = pg;
     size_t slots = unit / stride;
-    if (slots > SLAB_MAX_SLOTS || obj_size > UINT32_MAX || (sizes && obj_size > UINT16_MAX)) {
+    if (slots > SLAB_MAX_SLOTS || unit > UINT32_MAX || obj_size > UINT32_MAX || (sizes && obj_size > UINT16_MAX)) {
         errno = EINVAL;
         return -1;
     }
     r->unit = unit;
     r->stride = (uint32_t)stride;
+    r->stride_inv = UINT64_MAX / stride + 1;
     r->slots = (uint32_t)slots;
     r->obj_size = (uint32_t)obj_size;
     r->sizes = sizes;
@@ -155,7 +167,8 @@ void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
 void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
 {
     const struct sl_region *r = a->region;
-    struct sl_unit *u = arena_span_of(a, p);
+    uint32_t idx;
+    struct sl_unit *u = arena_span_of(a, p, &idx);
     if (u == NULL)
         owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
     /* A sealed slab's live count decides when its pages go back to the OS:
@@ -163,11 +176,10 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
      * not (a forged OPEN state on a sealed page faults at the zeroing). */
     if (u->state != UNIT_OPEN)
         region_check(a, u, call);
-    uint32_t idx = arena_unit_index(a, u);
     uintptr_t off = p - arena_unit_addr(a, idx);
-    if (off % r->stride != 0 || off / r->stride >= r->slots)
+    uint32_t slot = div_by(off, r->stride_inv);
+    if (off != (uintptr_t)slot * r->stride || slot >= r->slots)
         owner_fatal(o, call, "%p is not the start of an object (interior pointer)", (void *)p);
-    uint32_t slot = (uint32_t)(off / r->stride);
     if (!bit_get(u->bits, slot))
         owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
     if (u->live == 0)
@@ -194,12 +206,11 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
 SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     const struct sl_region *r = a->region;
-    const struct sl_unit *u = arena_span_of(a, addr);
+    uint32_t idx;
+    const struct sl_unit *u = arena_span_of(a, addr, &idx);
     if (u == NULL)
         return false;
-    uint32_t idx = arena_unit_index(a, u);
-    uintptr_t off = addr - arena_unit_addr(a, idx);
-    uint32_t slot = (uint32_t)(off / r->stride);
+    uint32_t slot = div_by(addr - arena_unit_addr(a, idx), r->stride_inv);
     if (slot >= r->slots)
         return false;
     *out = (struct sl_obj){
@@ -217,8 +228,9 @@ SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct s
 void slab_resize(const struct sl_arena *a, uintptr_t p, size_t asked)
 {
     const struct sl_region *r = a->region;
-    const struct sl_unit *u = arena_span_of(a, p);
-    uint32_t slot = (uint32_t)((p - arena_unit_addr(a, arena_unit_index(a, u))) / r->stride);
+    uint32_t idx;
+    const struct sl_unit *u = arena_span_of(a, p, &idx);
+    uint32_t slot = div_by(p - arena_unit_addr(a, idx), r->stride_inv);
     slot_sizes(r, u)[slot] = (uint16_t)asked;
     sl_unpoison(p, asked);
     sl_poison(p + asked, r->stride - asked);
