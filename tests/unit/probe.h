@@ -6,12 +6,21 @@
  * writable one it stores a zero. It shows the page-table state without a
  * faulting store, so it can run in the test process itself, from any
  * thread; use it only where a zero byte may be written.
+ *
+ * probe_store() is a store that may fault: with probe_catch_segv() in
+ * place, a store into read-only memory returns false (through a SIGSEGV
+ * handler and siglongjmp) instead of killing the process, so a test can
+ * count stores that landed while other threads seal or write-rare.
  */
 #ifndef SEALLOC_PROBE_H
 #define SEALLOC_PROBE_H
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
 #include <unistd.h>
 
 static inline int page_read_only(void *p)
@@ -21,6 +30,43 @@ static inline int page_read_only(void *p)
     int ro = read(fd, p, 1) == -1 && errno == EFAULT;
     close(fd);
     return ro;
+}
+
+static __thread sigjmp_buf probe_jump;
+static __thread volatile sig_atomic_t probe_armed;
+
+static void probe_segv(int sig, siginfo_t *info, void *ctx)
+{
+    (void)info, (void)ctx;
+    if (!probe_armed) { /* not ours: die as usual */
+        signal(sig, SIG_DFL);
+        return;
+    }
+    siglongjmp(probe_jump, 1);
+}
+
+/* Route SIGSEGV to probe_store(); *old receives the previous action. */
+static inline void probe_catch_segv(struct sigaction *old)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = probe_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, old);
+}
+
+/* Store v at p; false if the store faulted (nothing was written). */
+static inline bool probe_store(long *p, long v)
+{
+    probe_armed = 1;
+    if (sigsetjmp(probe_jump, 1) != 0) {
+        probe_armed = 0;
+        return false;
+    }
+    *(volatile long *)p = v;
+    probe_armed = 0;
+    return true;
 }
 
 #endif

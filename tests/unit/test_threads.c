@@ -19,7 +19,6 @@
 #include "sealloc.h"
 
 #include <pthread.h>
-#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -48,32 +47,6 @@ struct worker {
     long write_faults;
 };
 
-static __thread sigjmp_buf stamp_jump;
-static __thread volatile sig_atomic_t stamp_armed;
-
-static void stamp_segv(int sig, siginfo_t *info, void *ctx)
-{
-    (void)info, (void)ctx;
-    if (!stamp_armed) {
-        signal(sig, SIG_DFL);
-        return;
-    }
-    siglongjmp(stamp_jump, 1);
-}
-
-/* One 8-byte store, or false if the object was sealed under us. */
-static bool try_stamp(char *p, long stamp)
-{
-    stamp_armed = 1;
-    if (sigsetjmp(stamp_jump, 1) != 0) {
-        stamp_armed = 0;
-        return false;
-    }
-    *(volatile long *)p = stamp;
-    stamp_armed = 0;
-    return true;
-}
-
 static size_t pool_size(unsigned k)
 {
     static const size_t sizes[] = {8, 24, 100, 300, 1000, 4000, 9000, 20000, 70000};
@@ -96,7 +69,7 @@ static void *work(void *arg)
         atomic_fetch_add(&sh->allocs, 1);
         if (r->p == NULL)
             continue;
-        r->wrote = try_stamp(r->p, r->stamp);
+        r->wrote = probe_store((long *)r->p, r->stamp);
         w->write_faults += !r->wrote;
         rnd = rnd * 1103515245u + 12345u;
         if (i == 0 || (rnd >> 16) % 3 != 0)
@@ -117,7 +90,7 @@ static void *work(void *arg)
                 old->quiet = done_r == before;
                 old->seals_after = atomic_load(&sh->seals_started);
                 if (!old->wrote) /* the copy holds zeros: stamp it now */
-                    old->wrote = try_stamp(moved, old->stamp);
+                    old->wrote = probe_store((long *)moved, old->stamp);
             }
         } else {
             if (w->use_pool)
@@ -238,12 +211,8 @@ static void check_outcome(struct worker *ws, unsigned long total_seals, const ch
 
 static void concurrent_alloc_free_seal(void)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = stamp_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old);
+    struct sigaction old;
+    probe_catch_segv(&old);
 
     struct shared sh = {.cache = seal_cache_create("threads-cache", 64, 0, 0),
                         .pool = seal_pool_create("threads-pool", 0)};

@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <setjmp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -231,33 +230,15 @@ struct race {
     long attempts, faults, landed, seen_forged;
 };
 
-static __thread sigjmp_buf race_jump;
-static __thread volatile sig_atomic_t race_armed;
-
-static void race_segv(int sig, siginfo_t *info, void *ctx)
-{
-    (void)info, (void)ctx;
-    if (!race_armed) {
-        signal(sig, SIG_DFL);
-        return;
-    }
-    siglongjmp(race_jump, 1);
-}
-
 static void *race_attacker(void *arg)
 {
     struct race *rc = arg;
     while (!atomic_load(&rc->done)) {
         rc->attempts++;
-        race_armed = 1;
-        if (sigsetjmp(race_jump, 1) == 0) {
-            *(volatile long *)rc->target = -1; /* must fault */
-            race_armed = 0;
+        if (probe_store(rc->target, -1))
             rc->landed++;
-        } else {
-            race_armed = 0;
+        else
             rc->faults++;
-        }
         if (*(volatile long *)rc->target == -1)
             rc->seen_forged++;
     }
@@ -269,12 +250,8 @@ static void racing_store_never_lands(void)
     seal_cache *c = seal_cache_create("wr-race", sizeof(struct rule), 0, SEAL_WRITE_RARE);
     struct rule *r = sealed_rule(c);
     CHECK(seal_cache_seal(c) == 0);
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = race_segv;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGSEGV, &sa, &old);
+    struct sigaction old;
+    probe_catch_segv(&old);
     struct race rc = {.target = &r->limit};
     pthread_t t;
     pthread_create(&t, NULL, race_attacker, &rc);
