@@ -1,0 +1,105 @@
+/*
+ * seal.c - the seal alone against the page-table change it makes:
+ *
+ *   seal N ROUNDS
+ *
+ * Per round: build N 64-byte objects in a fresh cache, time
+ * seal_cache_seal(); then map as many bytes as the objects span, touch
+ * every page (so the kernel has the same page-table entries to change) and
+ * time one mprotect(PROT_READ) over them. The same again with
+ * SEAL_PERMANENT against mprotect + mseal(2) (skipped where the kernel has
+ * no mseal). Permanent memory cannot be unmapped, so those rounds leak on
+ * purpose until the process ends. Results: ns per seal, medians.
+ */
+#include "sealloc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_mseal
+#define SYS_mseal 462
+#endif
+
+#define OBJ 64
+#define MAX_ROUNDS 64
+
+/* Build n objects in a new cache; [*lo, *hi): the pages they span. */
+static seal_cache *build(size_t n, unsigned flags, uintptr_t *lo, uintptr_t *hi)
+{
+    seal_cache *c = seal_cache_create("bench-seal", OBJ, 0, flags);
+    if (c == NULL)
+        bu_die("seal_cache_create");
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    *lo = UINTPTR_MAX, *hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        char *p = seal_cache_alloc(c);
+        if (p == NULL)
+            bu_die("seal_cache_alloc");
+        memset(p, 0x5a, OBJ);
+        uintptr_t a = (uintptr_t)p;
+        *lo = a < *lo ? a : *lo;
+        *hi = a + OBJ > *hi ? a + OBJ : *hi;
+    }
+    *lo &= ~(uintptr_t)(pg - 1);
+    *hi = (*hi + pg - 1) & ~(uintptr_t)(pg - 1);
+    return c;
+}
+
+/* One mprotect (and mseal) over len fresh, touched bytes; ns. */
+static double raw_seal(size_t len, int permanent)
+{
+    char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        bu_die("mmap");
+    for (size_t off = 0; off < len; off += 4096)
+        m[off] = 1;
+    uint64_t t0 = bu_now_ns();
+    if (mprotect(m, len, PROT_READ) != 0 || (permanent && syscall(SYS_mseal, m, len, 0UL) != 0))
+        bu_die("mprotect/mseal");
+    double ns = (double)(bu_now_ns() - t0);
+    if (!permanent)
+        munmap(m, len);
+    return ns;
+}
+
+static void run(size_t n, int rounds, int permanent)
+{
+    double ours[MAX_ROUNDS], raw[MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++) {
+        uintptr_t lo, hi;
+        seal_cache *c = build(n, permanent ? SEAL_PERMANENT : 0, &lo, &hi);
+        uint64_t t0 = bu_now_ns();
+        if (seal_cache_seal(c) != 0)
+            bu_die("seal_cache_seal");
+        ours[r] = (double)(bu_now_ns() - t0);
+        seal_cache_destroy(c);
+        raw[r] = raw_seal(hi - lo, permanent);
+    }
+    char b[24];
+    const char *kind = permanent ? "sealp" : "seal";
+    bu_result(bu_median(ours, rounds), "%s/%s/sealloc", kind, bu_count_name(n, b));
+    bu_result(bu_median(raw, rounds), "%s/%s/%s", kind, b, permanent ? "mprotect+mseal" : "mprotect");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--help") == 0)
+        bu_die("usage: bench-seal N ROUNDS");
+    size_t n = bu_parse_count(argv[1]);
+    int rounds = atoi(argv[2]);
+    if (rounds < 1 || rounds > MAX_ROUNDS)
+        bu_die("ROUNDS must be 1..%d", MAX_ROUNDS);
+    run(n, rounds, 0);
+    errno = 0;
+    if (syscall(SYS_mseal, 0UL, 0UL, 0UL) == 0)
+        run(n, rounds, 1);
+    else
+        printf("# no mseal(2) on this kernel: permanent seal not measured\n");
+    return 0;
+}

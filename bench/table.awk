@@ -1,0 +1,124 @@
+# table.awk - the Markdown table of bench/run.sh from the medians.
+#
+# Input: the medians file ("key value" per line), then the rows file (one
+# row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
+# "sealp N", "mem rss|committed|maps", "maxlive", "wr write|ptr",
+# "read chase|scan N"). Variables: mech (write-rare mechanism), sodium_n,
+# sodium_mem_n, mem_n (counts as named in keys), plot (prefix of the data
+# files written for chart.gp). Every ratio is sealloc / reference; a row
+# whose numbers are missing says so instead of guessing.
+BEGIN {
+    npeers = split("glibc mimalloc jemalloc tcmalloc", peer, " ")
+    print "| workload | sealloc | reference | ratio | target | met | other peers, notes |"
+    print "|---|---|---|---|---|---|---|"
+    print "config sealloc glibc mimalloc jemalloc tcmalloc" > (plot ".churn")
+}
+FNR == NR { m[$1] = $2; next }
+
+function has(k) { return k in m }
+function ns(v) {
+    if (v >= 1e6) return sprintf("%.3g ms", v / 1e6)
+    if (v >= 1e3) return sprintf("%.3g µs", v / 1e3)
+    return sprintf("%.3g ns", v)
+}
+function x(v) { return sprintf("%.3g×", v) }
+function big(v) { return v >= 1048576 && v % 1048576 == 0 ? v / 1048576 "Mi" : v >= 1024 && v % 1024 == 0 ? v / 1024 "Ki" : v }
+function verdict(ok, why) { return ok ? "yes" : "**no**" (why == "" ? "" : " (" why ")") }
+function row(w, s, ref, ratio, target, met, notes) {
+    printf "| %s | %s | %s | %s | %s | %s | %s |\n", w, s, ref, ratio, target, met, notes
+}
+function missing(w) { row(w, "—", "—", "—", "—", "not measured", "a bench process failed") }
+
+# Best (lowest) peer for a key prefix; sets best_name, returns the value.
+function best_peer(prefix,    i, v) {
+    best_name = ""
+    for (i = 1; i <= npeers; i++)
+        if (has(prefix peer[i]) && (best_name == "" || m[prefix peer[i]] < v))
+            { v = m[prefix peer[i]]; best_name = peer[i] }
+    return v
+}
+function others(prefix, skip, scale, unit,    i, s) {
+    s = ""
+    for (i = 1; i <= npeers; i++)
+        if (peer[i] != skip && has(prefix peer[i]))
+            s = s (s == "" ? "" : ", ") peer[i] " " (unit == "ns" ? ns(m[prefix peer[i]]) : sprintf("%.3g%s", m[prefix peer[i]] / scale, unit))
+    return s
+}
+
+$1 == "churn" {
+    p = "churn/" $2 "/" $3 "/" $4 "/"; w = "churn " $2 " B, live " $3 ", " $4
+    if (!has(p "sealloc") || !has(p "mimalloc")) { missing(w); next }
+    s = m[p "sealloc"]; b = best_peer(p)
+    print $2 "B/" $3 "/" $4, s, m[p "glibc"], m[p "mimalloc"], m[p "jemalloc"], m[p "tcmalloc"] > (plot ".churn")
+    if ($4 == "1T") {
+        r = s / m[p "mimalloc"]
+        row(w, ns(s) "/op", best_name " " ns(b), x(s / b), "≤ 1× mimalloc", verdict(r <= 1, x(r) " mimalloc"), others(p, best_name, 1, "ns"))
+    } else {
+        q = "churn/" $2 "/" $3 "/1T/"
+        sc = has(q "sealloc") ? m[q "sealloc"] / s : 0
+        scm = has(q "mimalloc") ? m[q "mimalloc"] / m[p "mimalloc"] : 0
+        row(w, ns(s) "/op", best_name " " ns(b), x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), \
+            "scaling: sealloc " x(sc) ", mimalloc " x(scm) "; " others(p, best_name, 1, "ns"))
+    }
+    next
+}
+$1 == "build" {
+    p = "build/" $2 "/"; w = "build+seal " $2 " × 64 B, per object"; sod = m["build/" sodium_n "/libsodium"]
+    if (!has(p "sealloc") || sod == "") { missing(w); next }
+    s = m[p "sealloc"]
+    row(w, ns(s), "libsodium " ns(sod) " (at " sodium_n ")", x(s / sod), "≥ 1000× faster", \
+        verdict(sod / s >= 1000, ""), sprintf("sealloc %.0f× faster", sod / s))
+    next
+}
+$1 == "seal" || $1 == "sealp" {
+    perm = $1 == "sealp"; raw = perm ? "mprotect+mseal" : "mprotect"
+    p = $1 "/" $2 "/"; w = (perm ? "seal, permanent, " : "seal ") $2 " × 64 B"
+    if (!has(p "sealloc") || !has(p raw)) { missing(w); next }
+    s = m[p "sealloc"]; r = s / m[p raw]
+    if (!perm) print $2, s, m[p raw] > (plot ".seal")
+    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched")
+    next
+}
+$1 == "mem" {
+    pay = m["mem.payload/sealloc"]; w = "memory " mem_n " × 64 B: " $2
+    if (!has("mem." $2 "/sealloc")) { missing(w); next }
+    s = m["mem." $2 "/sealloc"]; p = "mem." $2 "/"
+    sod = has(p "libsodium") ? m[p "libsodium"] / m["mem.payload/libsodium"] : 0
+    if ($2 == "maps") {
+        b = best_peer(p)
+        row(w, s " mappings", best_name " " b, (s - b) " more", "≤ 8 per cache", verdict(s <= 8, ""), \
+            others(p, best_name, 1, "") "; libsodium " (sod ? sprintf("%.3g per object", sod * 64) : "—") " (" sodium_mem_n " objects)")
+    } else {
+        b = best_peer(p)
+        row(w, x(s / pay) " payload", best_name " " x(b / pay), x(s / b), $2 == "rss" ? "≤ 1.10× payload" : "—", \
+            $2 == "rss" ? verdict(s / pay <= 1.10, x(s / pay)) : "—", \
+            others(p, best_name, pay, "×") "; libsodium " (sod ? x(sod) : "—") " (" sodium_mem_n " objects)")
+    }
+    next
+}
+$1 == "maxlive" {
+    w = "most live protected 64 B objects"
+    if (!has("maxlive/sealloc") || !has("maxlive/libsodium")) { missing(w); next }
+    s = m["maxlive/sealloc"]; sod = m["maxlive/libsodium"]
+    cap = s >= m["maxlive.cap/sealloc"] ? "≥ " : ""
+    row(w, cap big(s), "libsodium " sod, cap x(s / sod), "≥ 100× libsodium", verdict(s / sod >= 100, ""), \
+        "mappings at the end: sealloc " m["maxlive.maps/sealloc"] ", libsodium " m["maxlive.maps/libsodium"])
+    next
+}
+$1 == "wr" {
+    raw = $2 == "ptr" ? "mmap-alias" : mech == "procmem" ? "pwrite-procmem" : "pwrite-memfd"
+    s = "wr." $2 "/sealloc"; w = "write-rare " ($2 == "ptr" ? "seal_write_ptr" : "seal_write 8 B") " (" mech ")"
+    if (!has(s) || !has("wr." $2 "/" raw)) { missing(w); next }
+    r = m[s] / m["wr." $2 "/" raw]
+    row(w, ns(m[s]), raw " " ns(m["wr." $2 "/" raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), \
+        ($2 == "write" ? "pwrite-procmem " ns(m["wr.write/pwrite-procmem"]) "; " : "") \
+        "mprotect toggle (reference) " ns(m["wr.toggle/mprotect"]))
+    next
+}
+$1 == "read" {
+    p = "read." $2 "/" $3 "/"; w = "read: " ($2 == "chase" ? "pointer chase " : "scan ") $3 " × 64 B"
+    if (!has(p "sealed") || !has(p "malloc")) { missing(w); next }
+    r = m[p "sealed"] / m[p "malloc"]
+    row(w, ns(m[p "sealed"]) "/node", "glibc malloc " ns(m[p "malloc"]) "/node", x(r), "≤ 1.03×", verdict(r <= 1.03, ""), "sealed vs unprotected, same order")
+    next
+}

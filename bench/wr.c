@@ -1,0 +1,133 @@
+/*
+ * wr.c - write-rare latency against the raw system calls it is built on:
+ *
+ *   wr OPS ROUNDS
+ *
+ * A SEAL_WRITE_RARE cache of 1Ki sealed 64-byte objects; each round times
+ * up to OPS calls (at most 20 ms) of each of, interleaved so that noise hits all alike:
+ *   write/sealloc         seal_write() of 8 bytes
+ *   write/pwrite-memfd    pwrite(2) of 8 bytes into a memfd whose shared
+ *                         mapping is read-only (the "memfd" mechanism)
+ *   write/pwrite-procmem  pwrite(2) of 8 bytes to /proc/self/mem at a
+ *                         read-only private page (the "procmem" mechanism)
+ *   ptr/sealloc           seal_write_ptr()
+ *   ptr/mmap-alias        map a one-page writable alias of the memfd at a
+ *                         random hint, one release store, unmap
+ *   toggle/mprotect       mprotect RW, store, mprotect RO (reference only:
+ *                         the window write-rare must never open)
+ * Results: ns per call (medians); "I wr.mechanism" names the mechanism.
+ */
+#include "sealloc.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define NOBJ 1024
+#define PG 4096
+#define MAX_ROUNDS 64
+#define BUDGET_NS 20000000u /* per kind and round: slow calls stop early */
+
+enum { W_SEAL, W_MEMFD, W_PROCMEM, P_SEAL, P_ALIAS, T_MPROTECT, N_KINDS };
+static const char *const kind_key[N_KINDS] = {
+    "write/sealloc", "write/pwrite-memfd", "write/pwrite-procmem",
+    "ptr/sealloc", "ptr/mmap-alias", "toggle/mprotect"};
+
+static char *objs[NOBJ];
+static int memfd, procmem;
+static char *ro_private;
+static uint64_t rng = 88172645463325252ull;
+
+static void one(int kind, size_t k)
+{
+    uint64_t v = k;
+    size_t i = k % NOBJ, off = (k % (PG / 8)) * 8;
+    switch (kind) {
+    case W_SEAL:
+        if (seal_write(objs[i] + 8, &v, 8) != 0)
+            bu_die("seal_write");
+        break;
+    case W_MEMFD:
+        if (pwrite(memfd, &v, 8, (off_t)off) != 8)
+            bu_die("pwrite memfd");
+        break;
+    case W_PROCMEM:
+        if (pwrite(procmem, &v, 8, (off_t)(uintptr_t)(ro_private + off)) != 8)
+            bu_die("pwrite /proc/self/mem");
+        break;
+    case P_SEAL:
+        if (seal_write_ptr(objs[i] + 16, (void *)(uintptr_t)v) != 0)
+            bu_die("seal_write_ptr");
+        break;
+    case P_ALIAS: {
+        void *hint = (void *)(uintptr_t)(((1ull << 45) + bu_rng(&rng) % (1ull << 45)) & ~(uint64_t)(PG - 1));
+        char *a = mmap(hint, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, 0);
+        if (a == MAP_FAILED)
+            a = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+        if (a == MAP_FAILED)
+            bu_die("mmap alias");
+        atomic_store_explicit((_Atomic uint64_t *)(a + off), v, memory_order_release);
+        munmap(a, PG);
+        break;
+    }
+    case T_MPROTECT:
+        if (mprotect(ro_private, PG, PROT_READ | PROT_WRITE) != 0)
+            bu_die("mprotect");
+        ((volatile uint64_t *)ro_private)[off / 8] = v;
+        mprotect(ro_private, PG, PROT_READ);
+        break;
+    }
+}
+
+static void setup(void)
+{
+    seal_cache *c = seal_cache_create("bench-wr", 64, 0, SEAL_WRITE_RARE);
+    if (c == NULL)
+        bu_die("seal_cache_create");
+    for (int i = 0; i < NOBJ; i++)
+        if ((objs[i] = seal_cache_alloc(c)) == NULL)
+            bu_die("seal_cache_alloc");
+    if (seal_cache_seal(c) != 0)
+        bu_die("seal_cache_seal");
+    memfd = memfd_create("bench-wr", MFD_CLOEXEC);
+    if (memfd < 0 || ftruncate(memfd, PG) != 0 ||
+        mmap(NULL, PG, PROT_READ, MAP_SHARED, memfd, 0) == MAP_FAILED)
+        bu_die("memfd");
+    procmem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    ro_private = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (procmem < 0 || ro_private == MAP_FAILED)
+        bu_die("/proc/self/mem");
+    ro_private[0] = 1;
+    mprotect(ro_private, PG, PROT_READ);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3)
+        bu_die("usage: bench-wr OPS ROUNDS");
+    size_t ops = bu_parse_count(argv[1]);
+    int rounds = atoi(argv[2]);
+    if (ops == 0 || rounds < 1 || rounds > MAX_ROUNDS)
+        bu_die("bad arguments");
+    setup();
+    printf("I wr.mechanism %s\n", seal_write_rare_mechanism());
+    static double ns[N_KINDS][MAX_ROUNDS];
+    for (int r = 0; r < rounds; r++)
+        for (int kind = 0; kind < N_KINDS; kind++) {
+            uint64_t t0 = bu_now_ns();
+            size_t k = 0;
+            do {
+                for (size_t end = k + 8; k < end; k++)
+                    one(kind, k);
+            } while (k < ops && bu_now_ns() - t0 < BUDGET_NS);
+            ns[kind][r] = (double)(bu_now_ns() - t0) / (double)k;
+        }
+    for (int kind = 0; kind < N_KINDS; kind++)
+        bu_result(bu_median(ns[kind], rounds), "wr.%s", kind_key[kind]);
+    return 0;
+}

@@ -1,0 +1,46 @@
+# Benchmarks (bench/): `make bench` installs the peers from Debian, builds
+# one driver per allocator (each allocator in a process of its own) and the
+# system-call comparisons, then bench/run.sh runs everything several times
+# and prints the Markdown table of medians and ratios, also written to
+# bench/results.md with bench/results.png. `make bench-programs` only
+# builds. Benchmarks never run as timed tests (see tests/suites/80-bench-smoke.sh).
+
+BENCH_DEBS    := gnuplot-nox libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libsodium-dev
+TEST_DEBS     += $(BENCH_DEBS)
+BENCH_B       := $(B)/bench
+BENCH_MALLOC  := glibc mimalloc jemalloc tcmalloc
+BENCH_TOOLS   := seal wr reads
+BENCH_CFLAGS   = $(ALL_CFLAGS) -Ibench
+BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_B)/bench-alloc-sealloc \
+                 $(BENCH_B)/bench-alloc-libsodium $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
+BENCH_DRIVER  := $(BENCH_B)/obj/driver.o $(BENCH_B)/obj/util.o
+PEER_LIBS_mimalloc := -lmimalloc
+PEER_LIBS_jemalloc := -ljemalloc
+PEER_LIBS_tcmalloc := -ltcmalloc_minimal
+
+.PHONY: bench bench-programs
+bench-programs: $(BENCH_BIN)
+
+bench:
+	scripts/ensure-deps $(BENCH_DEBS)
+	$(MAKE) --no-print-directory bench-programs
+	bench/run.sh $(BENCH_B)
+
+$(BENCH_B)/obj/%.o: bench/%.c $(wildcard bench/*.h) include/sealloc.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -MMD -c $< -o $@
+
+# The peer's library goes ahead of libc, so its malloc is the one bound.
+$(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%): $(BENCH_B)/bench-alloc-%: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_malloc.o
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -Wl,--no-as-needed $(PEER_LIBS_$*) -Wl,--as-needed -ldl -pthread
+
+$(BENCH_B)/bench-alloc-sealloc: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sealloc.o $(LIB_A)
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
+
+$(BENCH_B)/bench-alloc-libsodium: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sodium.o
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -lsodium -pthread
+
+$(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BENCH_B)/obj/util.o $(LIB_A)
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
+
+-include $(wildcard $(BENCH_B)/obj/*.d)
