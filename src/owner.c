@@ -8,7 +8,7 @@
  * consistent metadata; the child then gives write-rare owners private
  * copies of their memfd-backed pages (fork_child_privatize), since a shared
  * mapping would otherwise let the child and the parent write each other's
- * objects.
+ * objects; the parent keeps the locks and waits until the child is done.
  */
 #include "owner.h"
 
@@ -20,10 +20,12 @@
 #include "writerare.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define QUARANTINE 64
 
@@ -251,16 +253,36 @@ size_t owner_pinned_after_destroy(void)
 
 /* ---- fork ---------------------------------------------------------------- */
 
+/* Until the child has its own copies, memfd-backed pages are shared: a
+ * store the parent made after fork() returned would show in the child. So
+ * the parent waits, still holding every lock, until the child says it is
+ * done (or dies) through this pipe. */
+static int fork_sync[2] = {-1, -1};
+
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&owners_lock);
-    for (size_t i = 0; i < n_owners; i++)
+    bool shared = false;
+    for (size_t i = 0; i < n_owners; i++) {
         owner_lock(owners[i]);
+        shared |= owners[i]->memfd_backed;
+    }
     registry_lock_for_fork();
+    if (!shared || pipe2(fork_sync, O_CLOEXEC) != 0)
+        fork_sync[0] = fork_sync[1] = -1;
 }
 
 static void fork_parent(void)
 {
+    if (fork_sync[0] >= 0) {
+        int err = errno;
+        char done;
+        close(fork_sync[1]);
+        while (read(fork_sync[0], &done, 1) < 0 && errno == EINTR)
+            continue;
+        close(fork_sync[0]);
+        errno = err;
+    }
     registry_unlock_after_fork();
     for (size_t i = n_owners; i-- > 0;)
         owner_unlock(owners[i]);
@@ -285,6 +307,12 @@ static void fork_child(void)
         if (owners[i]->memfd_backed)
             fork_child_privatize(owners[i]);
         owner_unlock(owners[i]);
+    }
+    if (fork_sync[1] >= 0) {
+        ssize_t w = write(fork_sync[1], "", 1);
+        (void)w;
+        close(fork_sync[0]);
+        close(fork_sync[1]);
     }
     pthread_mutex_unlock(&owners_lock);
 }

@@ -385,16 +385,15 @@ void arena_privatize(struct sl_arena *a)
     int fd = sl_os_memfd(a->owner->name, a->size + 2 * pg);
     if (fd < 0)
         owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s", strerror(errno));
-    bool shares = false;
     uint32_t hwm = a->st->hwm;
     for (uint32_t i = 0; i < hwm;) {
-        const struct sl_unit *u = arena_unit(a, i);
+        struct sl_unit *u = arena_unit(a, i);
         uint32_t span = u->span ? u->span : 1;
         uintptr_t addr = arena_unit_addr(a, i);
         size_t len = (size_t)span * a->unit;
         off_t off = a->fd_off + (off_t)(addr - a->base);
         if (u->span != 0 && u->msealed) {
-            shares = true;
+            u->inherited = 1;
         } else if (u->span != 0 && u->state != UNIT_FREE) {
             if (sl_os_file_write(fd, off, (const void *)addr, len) != 0 ||
                 sl_os_remap_shared((void *)addr, len, fd, off, prot_of(u)) != 0)
@@ -414,7 +413,6 @@ void arena_privatize(struct sl_arena *a)
         owner_fatal(a->owner, "fork", "cannot update the arena descriptor");
     sl_os_close(a->fd);
     a->fd = fd;
-    a->shares_sealed = shares;
     if (sl_os_protect_ro(a, pg) != 0)
         owner_fatal(a->owner, "fork", "cannot update the arena descriptor");
 }

@@ -53,7 +53,9 @@ struct sl_unit {
     uint32_t head;  /* index of the span's head unit */
     uint8_t state;  /* enum sl_unit_state (head only) */
     uint8_t msealed; /* the span was mseal'd (cannot be discarded) */
-    uint8_t pad[2];
+    uint8_t inherited; /* fork child: mseal'd before the fork, so it still
+                        * maps the parent's memfd (write-rare refuses it) */
+    uint8_t pad;
     uint32_t live;  /* live objects in the span */
     uint32_t bump;  /* slab: slots never handed out so far */
     uint32_t pad2;
@@ -79,7 +81,6 @@ struct sl_arena {
     struct sl_arena_state *st;
     int fd;          /* memfd backing the data, or -1 */
     off_t fd_off;    /* offset of base in the memfd */
-    bool shares_sealed; /* fork child: mseal'd spans still map the parent's memfd */
     struct sl_owner *owner;
     struct sl_region *region;
     unsigned cls;    /* which region of the owner */

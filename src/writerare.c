@@ -122,7 +122,7 @@ SL_RACY_READER static int validate(const void *dst, size_t len, struct target *t
         err = EINVAL;
     else if (!(a->owner->flags & SEAL_WRITE_RARE))
         err = EPERM;
-    else if (obj.sealed && a->shares_sealed && obj.span->msealed)
+    else if (obj.sealed && obj.span->inherited)
         err = EPERM; /* fork child: these pages are still the parent's */
     if (err != 0) {
         registry_exit();

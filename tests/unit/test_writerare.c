@@ -5,12 +5,11 @@
  * permanent write-rare owners, a racing direct store that must never land,
  * and concurrent pointer publication seen whole by acquire readers.
  *
- * The program runs its tests once with the mechanism the library chose,
- * then re-runs itself under each other mechanism (SEALLOC_WRITE_RARE=...,
- * read once at load time) so every path is covered; a mechanism this
+ * The tests run under every write-rare mechanism (mechanisms.h); one this
  * machine lacks is reported as skipped with the reason.
  */
 #include "check.h"
+#include "mechanisms.h"
 #include "probe.h"
 #include "sealloc.h"
 
@@ -28,8 +27,6 @@ struct rule {
     char name[24];
     long after;
 };
-
-static const char *mech;
 
 static bool is_mech(const char *name) { return strcmp(seal_write_rare_mechanism(), name) == 0; }
 
@@ -351,76 +348,15 @@ static void publish_seen_whole(void)
     seal_cache_destroy(roots);
 }
 
-/* ---- every mechanism ---------------------------------------------------- */
-
-static const char *self;
-
-/* In a child of run_in_child(): stdout joins the captured stderr, and the
- * program starts again with SEALLOC_WRITE_RARE=arg. */
-static void run_under(void *arg)
+static void run_all(void)
 {
-    dup2(STDERR_FILENO, STDOUT_FILENO);
-    setenv("SEALLOC_WRITE_RARE", arg, 1);
-    char *argv[] = {(char *)self, arg, NULL};
-    execv("/proc/self/exe", argv);
-    _exit(127);
+    RUN(cache_objects);
+    RUN(pool_allocations);
+    RUN(unsealed_destinations_written_directly);
+    RUN(refusals);
+    RUN(permanent_write_rare);
+    RUN(racing_store_never_lands);
+    RUN(publish_seen_whole);
 }
 
-/* Re-run this program with SEALLOC_WRITE_RARE=name; its PASS/FAIL/SKIP
- * lines are copied to ours, test names prefixed with the mechanism. */
-static void rerun_with(const char *name)
-{
-    struct death d;
-    run_in_child(run_under, (void *)name, &d);
-    int results = 0;
-    for (char *line = strtok(d.err, "\n"); line != NULL; line = strtok(NULL, "\n")) {
-        if (strncmp(line, "PASS ", 5) == 0 || strncmp(line, "FAIL ", 5) == 0 ||
-            strncmp(line, "SKIP ", 5) == 0) {
-            printf("%.5s%s/%s\n", line, name, line + 5);
-            results++;
-        } else {
-            printf("%s\n", line);
-        }
-    }
-    if (d.signal != 0 || d.status != 0 || results == 0) {
-        printf("FAIL %s: the run under SEALLOC_WRITE_RARE=%s ended with signal %d, status %d\n",
-               name, name, d.signal, d.status);
-        check_total_failed++;
-    }
-    fflush(stdout);
-}
-
-#define RUN_ALL()                                                                          \
-    do {                                                                                   \
-        RUN(cache_objects);                                                                \
-        RUN(pool_allocations);                                                             \
-        RUN(unsealed_destinations_written_directly);                                      \
-        RUN(refusals);                                                                     \
-        RUN(permanent_write_rare);                                                         \
-        RUN(racing_store_never_lands);                                                     \
-        RUN(publish_seen_whole);                                                           \
-    } while (0)
-
-int main(int argc, char **argv)
-{
-    self = argv[0];
-    if (argc > 1) {
-        /* A re-run: the parent names its tests "<mechanism>/<test>". */
-        mech = argv[1];
-        if (!is_mech(mech)) {
-            printf("SKIP all: this system has no \"%s\" write-rare mechanism (using %s)\n",
-                   mech, seal_write_rare_mechanism());
-            return 0;
-        }
-        printf("--- mechanism %s\n", mech);
-        RUN_ALL();
-        return check_exit();
-    }
-    printf("--- mechanism %s (default)\n", seal_write_rare_mechanism());
-    RUN_ALL();
-    const char *others[] = {"pkey", "memfd", "procmem"};
-    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
-        if (!is_mech(others[i]))
-            rerun_with(others[i]);
-    return check_exit();
-}
+int main(int argc, char **argv) { return each_mechanism(argc, argv, run_all); }
