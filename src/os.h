@@ -81,9 +81,9 @@ void *sl_os_map_alias_at(void *hint, int fd, off_t off, size_t size);
  * given protection (used to give a fork child private copies). */
 int sl_os_remap_shared(void *addr, size_t size, int fd, off_t off, int prot);
 
-/* Fault injection for tests: after `countdown` more successful calls of
- * this layer, the next call fails with its own errno; 0 disables.
- * Returns the number of calls made since the last arming. */
+/* Fault injection for tests: the countdown-th call of this layer from now
+ * (1: the next one) fails with its own errno, once; 0 disables.
+ * sl_os_calls() counts the calls made since the last arming. */
 #if SEALLOC_TESTING
 void sl_os_inject_failure(unsigned long countdown);
 unsigned long sl_os_calls(void);
