@@ -7,9 +7,10 @@
  * N 64-byte nodes are allocated in each place, in the same order, and
  * linked into the same random cycle; the sealloc ones are then sealed.
  * Each round times, for each place, interleaved:
- *   chase  following the cycle for min(N, 256Ki) steps (latency-bound: caches, TLB)
+ *   chase  following the cycle for 256Ki steps (latency-bound: caches, TLB)
  *   scan   summing one field of every node in allocation order (through an
- *          array of their addresses, the same for both)
+ *          array of their addresses, the same for both), 256Ki nodes or one
+ *          pass at least
  * Results: ns per node (medians).
  */
 #include "sealloc.h"
@@ -19,7 +20,7 @@
 #include <stdlib.h>
 
 #define MAX_ROUNDS 64
-#define CHASE_MAX (256u << 10) /* steps per chase: enough to leave every cache */
+#define WORK (256u << 10) /* nodes visited per timing: about a millisecond */
 
 struct node {
     struct node *next;
@@ -29,9 +30,9 @@ struct node {
 
 static volatile uint64_t sink;
 
-static double chase(struct node *start, size_t n)
+static double chase(struct node *start)
 {
-    n = n < CHASE_MAX ? n : CHASE_MAX;
+    size_t n = WORK;
     uint64_t t0 = bu_now_ns();
     struct node *p = start;
     for (size_t i = 0; i < n; i++)
@@ -43,10 +44,12 @@ static double chase(struct node *start, size_t n)
 
 static double scan(struct node **nodes, size_t n)
 {
+    size_t passes = n >= WORK ? 1 : WORK / n;
     uint64_t t0 = bu_now_ns(), sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += nodes[i]->val;
-    double ns = (double)(bu_now_ns() - t0) / (double)n;
+    for (size_t k = 0; k < passes; k++)
+        for (size_t i = 0; i < n; i++)
+            sum += nodes[i]->val;
+    double ns = (double)(bu_now_ns() - t0) / (double)(passes * n);
     sink = sum;
     return ns;
 }
@@ -91,8 +94,8 @@ int main(int argc, char **argv)
         bu_die("seal_cache_seal");
     double ns[4][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
-        ns[0][r] = chase(sealed[0], n);
-        ns[1][r] = chase(heap[0], n);
+        ns[0][r] = chase(sealed[0]);
+        ns[1][r] = chase(heap[0]);
         ns[2][r] = scan(sealed, n);
         ns[3][r] = scan(heap, n);
     }

@@ -28,10 +28,10 @@ else
     RUNS=3 SIZES="16 64 256 4096" LIVES="1Ki 1Mi" OPS=256Ki ROUNDS=3 BUILD_N="1Ki 16Ki 256Ki 1Mi"
     SODIUM_N=1Ki MEM_N=1Mi SODIUM_MEM_N=8Ki CAP=4Mi SEAL_ROUNDS=5 WR_OPS=8Ki READ_N="16Ki 1Mi"
 fi
-# Live sets are capped at 256 MiB per thread (4096-byte objects: 64Ki live
-# instead of 1Mi), which keeps `make bench` within minutes.
+# Live sets are capped at 64 MiB per thread (256 B: 256Ki, 4096 B: 16Ki live
+# instead of 1Mi: page faults are slow here), keeping `make bench` within minutes.
 live_for() { # SIZE LIVE
-    local shift=10 cap=$(( (256 << 20) / $1 ))
+    local shift=10 cap=$(( (64 << 20) / $1 ))
     [ "${2: -2}" = Mi ] && shift=20
     local n=$(( ${2%?i} << shift ))
     [ $n -le $cap ] && echo "$2" || echo "$((cap >> 10))Ki"

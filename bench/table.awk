@@ -56,9 +56,11 @@ $1 == "churn" {
     } else {
         q = "churn/" $2 "/" $3 "/1T/"
         sc = has(q "sealloc") ? m[q "sealloc"] / s : 0
-        scm = has(q "mimalloc") ? m[q "mimalloc"] / m[p "mimalloc"] : 0
+        scm = 0; scn = "none"
+        for (i = 1; i <= npeers; i++)
+            if (has(q peer[i]) && has(p peer[i]) && m[q peer[i]] / m[p peer[i]] > scm) { scm = m[q peer[i]] / m[p peer[i]]; scn = peer[i] }
         row(w, ns(s) "/op", best_name " " ns(b), x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), \
-            "scaling: sealloc " x(sc) ", mimalloc " x(scm) "; " others(p, best_name, 1, "ns"))
+            "scaling: sealloc " x(sc) ", best peer (" scn ") " x(scm) "; " others(p, best_name, 1, "ns"))
     }
     next
 }

@@ -36,7 +36,7 @@ void bu_result(double value, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(key, sizeof key, fmt, ap);
     va_end(ap);
-    printf("R %s %.6g\n", key, value);
+    printf("R %s %.10g\n", key, value);
     fflush(stdout);
 }
 
