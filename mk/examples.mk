@@ -3,7 +3,7 @@
 # checks its output. They need nothing beyond libc and libsealloc.a.
 
 EX_B      := $(B)/examples
-EX_NAMES  := demo
+EX_NAMES  := demo config dispatch reload provenance
 EX_BIN    := $(EX_NAMES:%=$(EX_B)/%)
 EX_HELPER := $(EX_B)/libexamples.a
 EX_CFLAGS  = $(ALL_CFLAGS) -Iexamples
