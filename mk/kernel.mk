@@ -1,0 +1,20 @@
+# Kernel part: the SLUB slab sealing patch series (kernel/patches), built and
+# tested under QEMU by kernel/run-tests.sh. See kernel/README.md.
+#
+#   make kernel-test                 KUnit suites, crash-test boots (LKDTM
+#                                    WRITE_SEALED must oops), benchmark boot
+#   make kernel-test KERNEL_DEBUG=1  the same plus a lockdep + KASAN KUnit run
+#   make kernel-bench                the boot-time benchmark figures only
+
+KERNEL_DEBUG ?= 0
+
+TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
+	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
+
+.PHONY: kernel-test kernel-bench
+kernel-test:
+	KERNEL_DEBUG=$(KERNEL_DEBUG) kernel/run-tests.sh
+
+kernel-bench:
+	KERNEL_DEBUG=0 kernel/run-tests.sh > /dev/null; \
+	cat kernel/build/results/bench.txt
