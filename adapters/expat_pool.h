@@ -20,9 +20,9 @@ struct xml_node {
     struct xml_node *parent, *first_child, *last_child, *next;
 };
 
-/* Parse len bytes of XML into a tree allocated from pool (NULL: libc; such
- * a tree is not meant to be freed piecemeal). The root element, or NULL
- * after a message on stderr (parse error, ENOMEM). */
+/* Parse len bytes of XML into a tree allocated from pool (NULL: libc, every
+ * name, attribute array and string a malloc'd block). The root element, or
+ * NULL after a message on stderr (parse error, ENOMEM). */
 struct xml_node *expat_pool_parse(seal_pool *pool, const char *buf, size_t len);
 
 #endif

@@ -9,6 +9,7 @@ TEST_DEBS    += $(ADAPT_DEBS)
 ADAPT_B      := $(B)/adapters
 ADAPT_NAMES  := pcre2 cjson jansson expat lua
 ADAPT_BIN    := $(ADAPT_NAMES:%=$(ADAPT_B)/test_%)
+ADAPT_OBJ    := $(ADAPT_NAMES:%=$(ADAPT_B)/obj/%_pool.o) $(ADAPT_B)/obj/scope.o
 ADAPT_PKG_pcre2   := libpcre2-8
 ADAPT_PKG_cjson   := libcjson
 ADAPT_PKG_jansson := jansson
@@ -19,6 +20,7 @@ ADAPT_CFLAGS  = $(ALL_CFLAGS) -Iadapters -Itests/harness
 adapt_pkg     = $(shell pkg-config $(1) $(ADAPT_PKG_$(2)))
 
 .PHONY: adapters adapters-programs
+.SECONDARY: $(ADAPT_OBJ)
 adapters:
 	scripts/ensure-deps $(ADAPT_DEBS)
 	$(MAKE) --no-print-directory adapters-programs
