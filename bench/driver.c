@@ -11,8 +11,10 @@
  *       set up, allocate and fill N objects, protect them (sealloc: one
  *       seal; libsodium: one mprotect each); result: ns per object.
  *   memory N SIZE
- *       as build once, then the RSS and mappings it added and the bytes
- *       committed in all (what pre-mapped at start-up is part of it).
+ *       as build once, then the RSS and mappings it added (set-up
+ *       included) and the bytes committed in all (what was mapped at
+ *       start-up is part of it); then the mappings a second set (sealloc:
+ *       a second cache) of one object adds.
  *   maxlive SIZE CAP
  *       allocate, fill and protect objects until the allocator fails or CAP
  *       is reached (sealloc seals every 64Ki objects); result: the count.
@@ -137,16 +139,22 @@ static void memory(char **av)
 {
     size_t n = bu_parse_count(av[0]), size = bu_parse_count(av[1]);
     struct bu_mem before, after;
-    ba_init(size);
-    bu_mem_read(&before);
-    if (build(NULL, n, size, 0) != n)
-        bu_die("memory: %s gave up", ba_name());
-    bu_mem_read(&after);
     const char *who = ba_name();
+    bu_mem_read(&before);
+    ba_init(size);
+    if (build(NULL, n, size, 0) != n)
+        bu_die("memory: %s gave up", who);
+    bu_mem_read(&after);
     bu_result((double)(n * size), "mem.payload/%s", who);
     bu_result((double)(after.rss - before.rss), "mem.rss/%s", who);
     bu_result((double)after.committed, "mem.committed/%s", who);
     bu_result((double)(after.lines - before.lines), "mem.maps/%s", who);
+    bu_mem_read(&before); /* a second set (cache) of one object */
+    ba_init(size);
+    if (build(NULL, 1, size, 0) != 1)
+        bu_die("memory: %s gave up", who);
+    bu_mem_read(&after);
+    bu_result((double)(after.lines - before.lines), "mem.maps1/%s", who);
 }
 
 static void maxlive(char **av)

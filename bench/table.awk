@@ -88,7 +88,8 @@ $1 == "mem" {
     sod = has(p "libsodium") ? m[p "libsodium"] / m["mem.payload/libsodium"] : 0
     if ($2 == "maps") {
         b = best_peer(p)
-        row(w, s " mappings", best_name " " b, (s - b) " more", "≤ 8 per cache", verdict(s <= 8, ""), \
+        s1 = m["mem.maps1/sealloc"]
+        row(w, s " mappings (a 2nd cache: " s1 ")", best_name " " b, (s - b) " more", "≤ 8 per cache", verdict(s1 <= 8, s1 " per cache"), \
             others(p, best_name, 1, "") "; libsodium " (sod ? sprintf("%.3g per object", sod * 64) : "—") " (" sodium_mem_n " objects)")
     } else {
         b = best_peer(p)

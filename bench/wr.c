@@ -4,7 +4,9 @@
  *   wr OPS ROUNDS
  *
  * A SEAL_WRITE_RARE cache of 1Ki sealed 64-byte objects; each round times
- * up to OPS calls (at most 20 ms) of each of, interleaved so that noise hits all alike:
+ * up to OPS calls (at most 20 ms) of each of, interleaved so that noise
+ * hits all alike, each call at the next object (the raw calls at the same
+ * offsets of as many bytes of their own):
  *   write/sealloc         seal_write() of 8 bytes
  *   write/pwrite-memfd    pwrite(2) of 8 bytes into a memfd whose shared
  *                         mapping is read-only (the "memfd" mechanism)
@@ -30,6 +32,7 @@
 
 #define NOBJ 1024
 #define PG 4096
+#define BYTES (NOBJ * 64) /* the raw calls write the same offsets in as many bytes */
 #define MAX_ROUNDS 64
 #define BUDGET_NS 20000000u /* per kind and round: slow calls stop early */
 
@@ -39,6 +42,7 @@ static const char *const kind_key[N_KINDS] = {
     "ptr/sealloc", "ptr/mmap-alias", "toggle/mprotect"};
 
 static char *objs[NOBJ];
+static off_t file_off[NOBJ]; /* where each object lives in memfd */
 static int memfd, procmem;
 static char *ro_private;
 static uint64_t rng = 88172645463325252ull;
@@ -46,14 +50,14 @@ static uint64_t rng = 88172645463325252ull;
 static void one(int kind, size_t k)
 {
     uint64_t v = k;
-    size_t i = k % NOBJ, off = (k % (PG / 8)) * 8;
+    size_t i = k % NOBJ, off = i * 64 + 8, page = off & ~(size_t)(PG - 1);
     switch (kind) {
     case W_SEAL:
         if (seal_write(objs[i] + 8, &v, 8) != 0)
             bu_die("seal_write");
         break;
     case W_MEMFD:
-        if (pwrite(memfd, &v, 8, (off_t)off) != 8)
+        if (pwrite(memfd, &v, 8, file_off[i] + 8) != 8)
             bu_die("pwrite memfd");
         break;
     case W_PROCMEM:
@@ -65,23 +69,58 @@ static void one(int kind, size_t k)
             bu_die("seal_write_ptr");
         break;
     case P_ALIAS: {
+        off_t at = file_off[i] + 16, pg = at & ~(off_t)(PG - 1);
         void *hint = (void *)(uintptr_t)(((1ull << 45) + bu_rng(&rng) % (1ull << 45)) & ~(uint64_t)(PG - 1));
-        char *a = mmap(hint, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, 0);
+        char *a = mmap(hint, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, pg);
         if (a == MAP_FAILED)
-            a = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+            a = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, pg);
         if (a == MAP_FAILED)
             bu_die("mmap alias");
-        atomic_store_explicit((_Atomic uint64_t *)(a + off), v, memory_order_release);
+        atomic_store_explicit((_Atomic uint64_t *)(a + (at - pg)), v, memory_order_release);
         munmap(a, PG);
         break;
     }
     case T_MPROTECT:
-        if (mprotect(ro_private, PG, PROT_READ | PROT_WRITE) != 0)
+        if (mprotect(ro_private + page, PG, PROT_READ | PROT_WRITE) != 0)
             bu_die("mprotect");
         ((volatile uint64_t *)ro_private)[off / 8] = v;
-        mprotect(ro_private, PG, PROT_READ);
+        mprotect(ro_private + page, PG, PROT_READ);
         break;
     }
+}
+
+/* The memfd behind the sealed objects (found through /proc/self/maps and
+ * /proc/self/fd) and each object's offset in it, so that the raw calls
+ * write the very bytes seal_write() does; -1 if they are not memfd-backed. */
+static int backing_memfd(void)
+{
+    char line[512], path[256] = "", want[300], link[300];
+    FILE *f = fopen("/proc/self/maps", "r");
+    for (int i = 0; f != NULL && i < NOBJ; i++) {
+        rewind(f);
+        file_off[i] = -1;
+        while (fgets(line, sizeof line, f)) {
+            unsigned long lo, hi, off;
+            if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %255s", &lo, &hi, &off, path) == 4 &&
+                (uintptr_t)objs[i] - lo < hi - lo && strncmp(path, "/memfd:", 7) == 0)
+                file_off[i] = (off_t)(off + ((uintptr_t)objs[i] - lo));
+        }
+        if (file_off[i] < 0) {
+            fclose(f);
+            return -1;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+    snprintf(want, sizeof want, "%s (deleted)", path);
+    for (int fd = 3; fd < 1024; fd++) {
+        char name[64];
+        snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(name, link, sizeof link - 1);
+        if (n > 0 && (link[n] = 0, strcmp(link, want) == 0))
+            return fd;
+    }
+    return -1;
 }
 
 static void setup(void)
@@ -94,16 +133,21 @@ static void setup(void)
             bu_die("seal_cache_alloc");
     if (seal_cache_seal(c) != 0)
         bu_die("seal_cache_seal");
-    memfd = memfd_create("bench-wr", MFD_CLOEXEC);
-    if (memfd < 0 || ftruncate(memfd, PG) != 0 ||
-        mmap(NULL, PG, PROT_READ, MAP_SHARED, memfd, 0) == MAP_FAILED)
-        bu_die("memfd");
+    memfd = backing_memfd();
+    if (memfd < 0) { /* not memfd-backed: a memfd of our own, same offsets */
+        memfd = memfd_create("bench-wr", MFD_CLOEXEC);
+        if (memfd < 0 || ftruncate(memfd, BYTES) != 0 ||
+            mmap(NULL, BYTES, PROT_READ, MAP_SHARED, memfd, 0) == MAP_FAILED)
+            bu_die("memfd");
+        for (int i = 0; i < NOBJ; i++)
+            file_off[i] = i * 64;
+    }
     procmem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-    ro_private = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ro_private = mmap(NULL, BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (procmem < 0 || ro_private == MAP_FAILED)
         bu_die("/proc/self/mem");
-    ro_private[0] = 1;
-    mprotect(ro_private, PG, PROT_READ);
+    memset(ro_private, 1, BYTES);
+    mprotect(ro_private, BYTES, PROT_READ);
 }
 
 int main(int argc, char **argv)
