@@ -7,11 +7,14 @@
  *
  * How readers are tracked: hazard pointers. Each reader thread owns one slot
  * (ordinary writable memory, outside the sealed data); before using a policy
- * it stores the policy's address there, then re-reads the root: if the root
- * still points there, the writer is guaranteed to see the slot (a store-load
- * pair with a full fence on each side). The writer publishes the new policy,
- * fences, then waits until no slot holds the old one, and only then destroys
- * the old pool. A reader that was slow never sees freed memory; one that
+ * it stores the policy's address there (seq_cst), then re-reads the root:
+ * if the root still points there, the policy stays alive until the slot is
+ * cleared. The writer publishes the new policy with seal_write_ptr(), then
+ * reads every slot with an atomic read-modify-write, which always returns
+ * the latest value: either it sees the reader's slot, or the reader's
+ * re-read comes after it and returns the new policy (the locked RMW orders
+ * the earlier publication before it). It waits until no slot holds the old
+ * policy, and only then destroys the old pool. A reader that was slow never sees freed memory; one that
  * came late sees the new policy. Readers also run seal_pool_require() on
  * every policy they use: it aborts unless the policy is live and sealed.
  */
@@ -34,7 +37,7 @@ struct root {
 
 static struct root *root;
 static const struct dispatch *table;
-static _Atomic(struct policy *) hazard[READERS + 1];
+static atomic_uintptr_t hazard[READERS + 1]; /* a struct policy *, or 0 */
 static atomic_ulong lookups[READERS];
 static atomic_bool stop;
 
@@ -43,7 +46,7 @@ static struct policy *reader_enter(int id)
     struct policy *p;
     do {
         p = atomic_load_explicit(&root->current, memory_order_acquire);
-        atomic_store(&hazard[id], p);
+        atomic_store(&hazard[id], (uintptr_t)p);
     } while (p != atomic_load(&root->current));
     seal_pool_require(p->pool, p);
     return p;
@@ -51,7 +54,7 @@ static struct policy *reader_enter(int id)
 
 static void reader_exit(int id)
 {
-    atomic_store_explicit(&hazard[id], NULL, memory_order_release);
+    atomic_store_explicit(&hazard[id], 0, memory_order_release);
 }
 
 static void *reader(void *arg)
@@ -76,9 +79,8 @@ static void publish(struct policy *next)
         before[i] = atomic_load(&lookups[i]);
     if (seal_write_ptr(&root->current, next) != 0)
         perror("seal_write_ptr"), exit(1);
-    atomic_thread_fence(memory_order_seq_cst);
     for (int i = 0; i <= MAIN_SLOT; i++)
-        while (atomic_load(&hazard[i]) == old ||
+        while (atomic_fetch_or(&hazard[i], 0) == (uintptr_t)old ||
                (i < READERS && atomic_load(&lookups[i]) <= before[i] + 1))
             sched_yield();
     printf("  no reader holds %s any more; destroying its pool\n", old->source);

@@ -6,8 +6,12 @@
 # `make adapters`) installs the libraries first (ADAPT_DEBS in mk/adapters.mk).
 set -u
 cd "$(dirname "$0")/../.."
+# Faults and aborts are what these programs show: under VARIANT=asan|tsan
+# the sanitizers leave SIGSEGV and SIGABRT to them.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:handle_abort=0:allow_user_segv_handler=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-handle_segv=0:handle_abort=0}
 B=build/${VARIANT:-plain}/adapters
-if ! make --no-print-directory -s adapters-programs >/dev/null; then
+if ! make --no-print-directory -s VARIANT="${VARIANT:-plain}" adapters-programs >/dev/null; then
     echo "FAIL adapters: the adapter tests do not build (run: make adapters)"
     exit 0
 fi
