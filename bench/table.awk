@@ -2,10 +2,9 @@
 #
 # Input: the medians file ("key value" per line), then the rows file (one
 # row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
-# "sealp N", "mem rss|committed|maps", "maxlive", "wr write|ptr",
-# "read chase|scan N"). Variables: mech (write-rare mechanism), sodium_n,
-# sodium_mem_n, mem_n (counts as named in keys), plot (prefix of the data
-# files written for chart.gp). Every ratio is sealloc / reference; a row
+# "sealp N", "mem rss|committed|maps", "maxlive", "wr MECHANISM write|ptr",
+# "read chase|scan N"). Variables: sodium_n, sodium_mem_n, mem_n (counts
+# as named in keys), plot (prefix of the data files written for chart.gp). Every ratio is sealloc / reference; a row
 # whose numbers are missing says so instead of guessing.
 BEGIN {
     npeers = split("glibc mimalloc jemalloc tcmalloc", peer, " ")
@@ -109,13 +108,20 @@ $1 == "maxlive" {
     next
 }
 $1 == "wr" {
-    raw = $2 == "ptr" ? "mmap-alias" : mech == "procmem" ? "pwrite-procmem" : "pwrite-memfd"
-    s = "wr." $2 "/sealloc"; w = "write-rare " ($2 == "ptr" ? "seal_write_ptr" : "seal_write 8 B") " (" mech ")"
-    if (!has(s) || !has("wr." $2 "/" raw)) { missing(w); next }
-    r = m[s] / m["wr." $2 "/" raw]
-    row(w, ns(m[s]), raw " " ns(m["wr." $2 "/" raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), \
-        ($2 == "write" ? "pwrite-procmem " ns(m["wr.write/pwrite-procmem"]) "; " : "") \
-        "mprotect toggle (reference) " ns(m["wr.toggle/mprotect"]))
+    mech = $2; what = $3
+    raw = what == "ptr" ? "mmap-alias" : mech == "procmem" ? "pwrite-procmem" : "pwrite-memfd"
+    s = "wr." mech "." what "/sealloc"; r0 = "wr.raw." what "/" raw
+    w = "write-rare " (what == "ptr" ? "seal_write_ptr" : "seal_write 8 B") " (" mech ")"
+    if (what == "ptr" && mech == "procmem") {
+        row(w, "ENOTSUP", "—", "—", "—", "n/a", "by design: a kernel copy is not a single-copy-atomic store")
+        next
+    }
+    if (mech == "pkey") { row(w, ns(m[s]), "—", "—", "—", "n/a", "no raw pkey window measured") ; next }
+    if (!has(s) || !has(r0)) { missing(w); next }
+    r = m[s] / m[r0]
+    row(w, ns(m[s]), raw " " ns(m[r0]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), \
+        (mech == "memfd" ? "the very bytes sealloc writes; " : "") \
+        "mprotect toggle (reference) " ns(m["wr.raw.toggle/mprotect"]))
     next
 }
 $1 == "read" {
