@@ -4,8 +4,9 @@
 # row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
 # "sealp N", "mem rss|committed|maps", "maxlive", "wr MECHANISM write|ptr",
 # "read chase|scan N"). Variables: sodium_n, sodium_mem_n, mem_n (counts
-# as named in keys), plot (prefix of the data files written for chart.gp). Every ratio is sealloc / reference; a row
-# whose numbers are missing says so instead of guessing.
+# as named in keys), plot (prefix of the data files written for chart.gp).
+# Every ratio is sealloc / reference; a row whose numbers are missing says
+# so instead of guessing.
 BEGIN {
     npeers = split("glibc mimalloc jemalloc tcmalloc", peer, " ")
     print "| workload | sealloc | reference | ratio | target | met | other peers, notes |"
