@@ -14,9 +14,10 @@
  * the latest value: either it sees the reader's slot, or the reader's
  * re-read comes after it and returns the new policy (the locked RMW orders
  * the earlier publication before it). It waits until no slot holds the old
- * policy, and only then destroys the old pool. A reader that was slow never sees freed memory; one that
- * came late sees the new policy. Readers also run seal_pool_require() on
- * every policy they use: it aborts unless the policy is live and sealed.
+ * policy, and only then destroys the old pool: a slow reader never sees
+ * freed memory, a late one sees the new policy. Readers also run
+ * seal_pool_require() on every policy they use: it aborts unless the
+ * policy is live and sealed.
  */
 #include "policy.h"
 
@@ -83,7 +84,7 @@ static void publish(struct policy *next)
         while (atomic_fetch_or(&hazard[i], 0) == (uintptr_t)old ||
                (i < READERS && atomic_load(&lookups[i]) <= before[i] + 1))
             sched_yield();
-    printf("  no reader holds %s any more; destroying its pool\n", old->source);
+    printf("  hazard slots: no reader holds %s any more; destroying its pool\n", old->source);
     policy_destroy(old);
     printf("  the old policy's memory is gone: seal_is_sealed(old) = %d\n", seal_is_sealed(old));
 }

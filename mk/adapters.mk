@@ -39,4 +39,5 @@ $(ADAPT_B)/obj/%_pool.o: adapters/%_pool.c $(wildcard adapters/*.h) include/seal
 $(ADAPT_B)/test_%: adapters/tests/test_%.c adapters/tests/util.h $(ADAPT_B)/obj/%_pool.o \
                    $(ADAPT_B)/obj/scope.o $(LIB_A) $(wildcard tests/harness/*.h)
 	$(CC) $(ADAPT_CFLAGS) $(call adapt_pkg,--cflags,$*) -Iadapters/tests $< \
-	    $(ADAPT_B)/obj/$*_pool.o $(ADAPT_B)/obj/scope.o $(LIB_A) $(call adapt_pkg,--libs,$*) -o $@ -pthread
+	    $(ADAPT_B)/obj/$*_pool.o $(ADAPT_B)/obj/scope.o $(LIB_A) \
+	    $(call adapt_pkg,--libs,$*) -o $@ -pthread
