@@ -1,18 +1,22 @@
 # Examples (examples/): `make` builds them, `make demo` runs the demo (the
 # README's first command), tests/suites/60-examples.sh runs every example and
-# checks its output. They need nothing beyond libc and libsealloc.a.
+# checks its output. They need nothing beyond libc and libsealloc.a, so the
+# demo only makes sure a C toolchain is there (EX_DEBS) on a fresh machine.
 
 EX_B      := $(B)/examples
 EX_NAMES  := demo config dispatch reload provenance
 EX_BIN    := $(EX_NAMES:%=$(EX_B)/%)
 EX_HELPER := $(EX_B)/libexamples.a
 EX_CFLAGS  = $(ALL_CFLAGS) -Iexamples
+EX_DEBS   := build-essential
 
 .PHONY: examples
 all: examples
 examples: $(EX_BIN)
 
-demo: $(EX_B)/demo
+demo:
+	@scripts/ensure-deps $(EX_DEBS)
+	@$(MAKE) --no-print-directory -s $(EX_B)/demo
 	$(EX_B)/demo examples/data/policy.rules
 
 $(EX_B)/obj/%.o: examples/%.c $(wildcard examples/*.h) include/sealloc.h
