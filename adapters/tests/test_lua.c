@@ -56,6 +56,7 @@ static void lua_pool_state_runs_like_a_malloced_one_until_sealed(void)
     CHECK(strcmp(run_config(L, got, sizeof got), want) == 0);
     CHECK(seal_is_sealed(L) == 0);
     CHECK(seal_pool_seal(pool) == 0 && seal_is_sealed(L) == 1);
+    CHECK(store_faults(L, "lua")); /* a corrupting store, as for every adapter */
     CHECK(expect_death(read_config, L, SIGSEGV, "sealloc: write to sealed memory: pool \"lua\""));
     CHECK(expect_death(collect, L, SIGSEGV, "sealloc: write to sealed memory: pool \"lua\""));
     seal_pool_destroy(pool); /* not lua_close(): closing writes too */
