@@ -156,14 +156,22 @@ SEALLOC_API int seal_write_ptr(void *slot, const void *value);
 
 /* Typed one-field update: SEAL_ASSIGN(rule->limit, 10). The value is
  * converted as by assignment to the field's type (a mismatch is a compile
- * error or warning, as for `=`); yields seal_write()'s result. */
+ * error or warning, as for `=`); each argument is evaluated once. Yields
+ * seal_write()'s result: 0, or -1 with errno (EINVAL, EPERM, ENOTSUP, as
+ * for seal_write()). Never aborts. */
 #if defined(__cplusplus)
-#define SEAL_ASSIGN(lvalue, value)                                            \
-    seal_write(&(lvalue),                                                     \
-               &static_cast<const decltype(lvalue) &>(                        \
-                   static_cast<typename std::remove_reference<decltype(       \
-                       lvalue)>::type>(value)),                               \
-               sizeof(lvalue))
+extern "C++" {
+/* The C++ branch: a named copy of the converted value (a temporary's
+ * address cannot be taken), written with seal_write(). The field may be
+ * reached through a const path (sealed data is usually viewed as const). */
+template <class F, class V> inline int sealloc_assign_(F &field, const V &value)
+{
+    F converted = value;
+    return seal_write(const_cast<void *>(static_cast<const void *>(&field)), &converted,
+                      sizeof converted);
+}
+}
+#define SEAL_ASSIGN(lvalue, value) sealloc_assign_((lvalue), (value))
 #else
 #define SEAL_ASSIGN(lvalue, value)                                            \
     seal_write(&(lvalue), (const __typeof__(lvalue)[1]){(value)},             \
