@@ -58,9 +58,10 @@ static struct config *config_parse(seal_pool *p, FILE *f, const char *name)
         if (!grown)
             return NULL;
         c->entry = grown;
-        c->entry[c->n].key = seal_pool_strdup(p, trim(key));
-        c->entry[c->n].value = seal_pool_strdup(p, trim(eq + 1));
-        if (!c->entry[c->n].key || !c->entry[c->n++].value)
+        struct entry *e = &c->entry[c->n++];
+        e->key = seal_pool_strdup(p, trim(key));
+        e->value = seal_pool_strdup(p, trim(eq + 1));
+        if (!e->key || !e->value)
             return NULL;
     }
     qsort(c->entry, c->n, sizeof *c->entry, by_key);
