@@ -67,6 +67,10 @@ bool sl_os_has_procmem(void);
 /* Kernel-mediated copy of len bytes from src into the memfd at off. */
 int sl_os_file_write(int fd, off_t off, const void *src, size_t len);
 
+/* Copy len bytes at off from the memfd src to the memfd dst, inside the
+ * kernel: no mapping of either is read or written. */
+int sl_os_file_copy(int dst, int src, off_t off, size_t len);
+
 /* Kernel-mediated copy of len bytes into this process's memory at dst
  * through /proc/self/mem (works on read-only and mseal'd private pages).
  * The descriptor is reopened after fork. */

@@ -1,8 +1,8 @@
 /*
  * os_linux.c - the os.h contract on Linux.
  *
- * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create and
- * pwrite. Capabilities are probed once on a scratch mapping. Every call
+ * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
+ * pwrite and copy_file_range. Capabilities are probed once on a scratch mapping. Every call
  * passes through os_fail_now(), which in test builds lets a test make the
  * Nth call fail with the errno the real call would give; in release builds
  * it compiles to nothing.
@@ -152,6 +152,27 @@ int sl_os_file_write(int fd, off_t off, const void *src, size_t len)
             return -1;
         }
         p += n, off += n, len -= (size_t)n;
+    }
+    return 0;
+}
+
+int sl_os_file_copy(int dst, int src, off_t off, size_t len)
+{
+    if (os_fail_now(EIO))
+        return -1;
+    off_t in = off, out = off;
+    while (len > 0) {
+        ssize_t n = copy_file_range(src, &in, dst, &out, len, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) { /* the end of src: not inside an arena */
+            errno = EIO;
+            return -1;
+        }
+        len -= (size_t)n;
     }
     return 0;
 }

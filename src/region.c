@@ -395,7 +395,7 @@ void arena_privatize(struct sl_arena *a)
         if (u->span != 0 && u->msealed) {
             u->inherited = 1;
         } else if (u->span != 0 && u->state != UNIT_FREE) {
-            if (sl_os_file_write(fd, off, (const void *)addr, len) != 0 ||
+            if (sl_os_file_copy(fd, a->fd, off, len) != 0 ||
                 sl_os_remap_shared((void *)addr, len, fd, off, prot_of(u)) != 0)
                 owner_fatal(a->owner, "fork", "cannot give the child its own pages: %s",
                             strerror(errno));

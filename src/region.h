@@ -103,7 +103,7 @@ struct sl_region {
     size_t rec_size;     /* bytes per record */
     size_t first_arena;  /* bytes in the first arena */
     uint32_t stride;     /* slab: bytes per slot; 0 for large spans */
-    uint64_t stride_inv; /* slab: UINT64_MAX / stride + 1, for division */
+    uint64_t stride_inv; /* slab: UINT64_MAX / stride + 1 (0 for 1), for division */
     uint32_t slots;      /* slab: slots per slab */
     uint32_t obj_size;   /* slab: the object size (cache) or class size */
     bool sizes;          /* slab: per-slot requested sizes follow the bitmap */
@@ -187,7 +187,8 @@ struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr, uint32_t
  * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
 static inline uint32_t div_by(uint64_t n, uint64_t inv)
 {
-    return (uint32_t)(((unsigned __int128)inv * n) >> 64);
+    /* inv 0 is 2^64 wrapped around: the divisor 1. */
+    return inv == 0 ? (uint32_t)n : (uint32_t)(((unsigned __int128)inv * n) >> 64);
 }
 
 /* Unmap everything of r that may be unmapped; pinned spans stay. Returns

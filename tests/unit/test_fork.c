@@ -96,6 +96,8 @@ static void changes_stay_in_their_process(void)
     pid_t pid = fork();
     char token = 0;
     if (pid == 0) {
+        close(to_child[1]);
+        close(to_parent[0]);
         int bad = read(to_child[0], &token, 1) != 1; /* the parent has written */
         bad |= w.sealed->value != 1 || w.open->value != 10 || strcmp(w.text, "parent text") != 0;
         bad |= SEAL_ASSIGN(w.sealed->value, 3) != 0;
@@ -106,6 +108,8 @@ static void changes_stay_in_their_process(void)
         bad |= w.sealed->value != 3 || w.open->value != 30 || strncmp(w.text, "CHILD", 5) != 0;
         _exit(bad);
     }
+    close(to_child[0]);
+    close(to_parent[1]); /* a child that dies ends our reads */
     CHECK(SEAL_ASSIGN(w.sealed->value, 2) == 0);
     w.open->value = 20;
     CHECK(seal_write(w.text, "PARENT", 6) == 0);
@@ -115,10 +119,8 @@ static void changes_stay_in_their_process(void)
     CHECK(write(to_child[1], "p", 1) == 1);
     CHECK(child_ok(pid));
     CHECK(seal_is_sealed(w.sealed) && page_read_only(w.sealed));
-    for (int i = 0; i < 2; i++) {
-        close(to_child[i]);
-        close(to_parent[i]);
-    }
+    close(to_child[1]);
+    close(to_parent[0]);
     destroy_world(&w);
 }
 

@@ -95,11 +95,17 @@ static void memfd_writes_without_a_writable_mapping(void)
     CHECK(sl_os_discard(p + pg, pg, fd, (off_t)pg) == 0 && unreadable(p + pg) == 1);
     CHECK(sl_os_commit(p + pg, pg) == 0 && p[pg] == 0);
 
-    /* A fork child's private copy: the same range, another file. */
+    /* A fork child's private copy: the file copied in the kernel, then the
+     * same range mapped from the copy. */
     int copy = sl_os_memfd("os-copy", 4 * pg);
+    CHECK(sl_os_file_write(fd, (off_t)(2 * pg), "parent's", 9) == 0);
+    CHECK(sl_os_file_copy(copy, fd, 0, 4 * pg) == 0);
     CHECK(sl_os_file_write(copy, 0, "private", 8) == 0);
-    CHECK(sl_os_remap_shared(p, pg, copy, 0, PROT_READ) == 0);
+    CHECK(sl_os_remap_shared(p, 3 * pg, copy, 0, PROT_READ) == 0);
     CHECK(strcmp(p, "private") == 0 && page_read_only(p));
+    CHECK(strcmp(p + 2 * pg, "parent's") == 0 && p[pg] == 0);
+    CHECK(sl_os_file_write(fd, (off_t)(2 * pg), "changed", 8) == 0);
+    CHECK(strcmp(p + 2 * pg, "parent's") == 0); /* a copy, not a share */
     sl_os_release(p, 4 * pg);
     sl_os_close(copy);
     sl_os_close(fd);
