@@ -227,8 +227,10 @@ void *sl_os_map_alias_at(void *hint, int fd, off_t off, size_t size)
 {
     if (os_fail_now(ENOMEM))
         return NULL;
-    void *p = mmap(hint, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
-    if (p == MAP_FAILED && errno == EEXIST)
+    void *p = hint == NULL ? MAP_FAILED
+                           : mmap(hint, size, PROT_READ | PROT_WRITE,
+                                  MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
+    if (p == MAP_FAILED)
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
     return p == MAP_FAILED ? NULL : p;
 }

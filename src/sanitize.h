@@ -39,4 +39,17 @@
 
 #define SL_RACY_READER __attribute__((no_sanitize("thread")))
 
+/* A pointer published through a write-rare alias is stored at the alias's
+ * address, which ThreadSanitizer cannot connect to the object: tell it the
+ * store releases the object. Its shadow memory also covers only the usual
+ * mmap ranges, so aliases go where the kernel puts them under TSan. */
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define sl_tsan_release(p) __tsan_release((void *)(p))
+#define SL_ALIAS_AT_RANDOM 0
+#else
+#define sl_tsan_release(p) ((void)(p))
+#define SL_ALIAS_AT_RANDOM 1
+#endif
+
 #endif

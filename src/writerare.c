@@ -212,11 +212,13 @@ static int alias_store(const struct target *t, void *slot, const void *value)
     const struct sl_arena *a = t->arena;
     off_t off = a->fd_off + (off_t)((uintptr_t)slot - a->base);
     off_t page_off = off & ~(off_t)(pg - 1);
-    unsigned char *alias = sl_os_map_alias_at(random_hint(), a->fd, page_off, pg);
+    void *hint = SL_ALIAS_AT_RANDOM ? random_hint() : NULL;
+    unsigned char *alias = sl_os_map_alias_at(hint, a->fd, page_off, pg);
     if (alias == NULL)
         return -1;
     _Atomic(const void *) *target = (_Atomic(const void *) *)(alias + (off - page_off));
     atomic_store_explicit(target, value, memory_order_release);
+    sl_tsan_release(slot);
     sl_os_release(alias, pg);
     return 0;
 }
