@@ -11,7 +11,7 @@
  *   scan   summing one field of every node in allocation order (through an
  *          array of their addresses, the same for both), 256Ki nodes or one
  *          pass at least
- * Results: ns per node (medians).
+ * Results: ns per node (medians) and the median of the per-round ratios.
  */
 #include "sealloc.h"
 #include "util.h"
@@ -101,6 +101,8 @@ int main(int argc, char **argv)
     }
     char b[24];
     bu_count_name(n, b);
+    bu_result(bu_median_ratio(ns[0], ns[1], rounds), "read.chase/%s/ratio", b);
+    bu_result(bu_median_ratio(ns[2], ns[3], rounds), "read.scan/%s/ratio", b);
     bu_result(bu_median(ns[0], rounds), "read.chase/%s/sealed", b);
     bu_result(bu_median(ns[1], rounds), "read.chase/%s/malloc", b);
     bu_result(bu_median(ns[2], rounds), "read.scan/%s/sealed", b);

@@ -9,7 +9,8 @@
  * time one mprotect(PROT_READ) over them. The same again with
  * SEAL_PERMANENT against mprotect + mseal(2) (skipped where the kernel has
  * no mseal). Permanent memory cannot be unmapped, so those rounds leak on
- * purpose until the process ends. Results: ns per seal, medians.
+ * purpose until the process ends. Results: ns per seal, medians,
+ * and the median of the per-round ratios (key .../ratio).
  */
 #include "sealloc.h"
 #include "util.h"
@@ -86,6 +87,7 @@ static void run(size_t n, int rounds, int permanent)
     }
     char b[24];
     const char *kind = permanent ? "sealp" : "seal";
+    bu_result(bu_median_ratio(ours, raw, rounds), "%s/%s/ratio", kind, bu_count_name(n, b));
     bu_result(bu_median(ours, rounds), "%s/%s/sealloc", kind, bu_count_name(n, b));
     bu_result(bu_median(raw, rounds), "%s/%s/%s", kind, b, permanent ? "mprotect+mseal" : "mprotect");
 }

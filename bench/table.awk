@@ -27,6 +27,9 @@ function verdict(ok, why) { return ok ? "yes" : "**no**" (why == "" ? "" : " (" 
 function row(w, s, ref, ratio, target, met, notes) {
     printf "| %s | %s | %s | %s | %s | %s | %s |\n", w, s, ref, ratio, target, met, notes
 }
+# The paired ratio a bench measured (median of per-round ratios), else the
+# ratio of the medians.
+function paired(key, a, b) { return has(key) ? m[key] : a / b }
 function missing(w) { row(w, "—", "—", "—", "—", "not measured", "a bench process failed") }
 
 # Best (lowest) peer for a key prefix; sets best_name, returns the value.
@@ -76,7 +79,7 @@ $1 == "seal" || $1 == "sealp" {
     perm = $1 == "sealp"; raw = perm ? "mprotect+mseal" : "mprotect"
     p = $1 "/" $2 "/"; w = (perm ? "seal, permanent, " : "seal ") $2 " × 64 B"
     if (!has(p "sealloc") || !has(p raw)) { missing(w); next }
-    s = m[p "sealloc"]; r = s / m[p raw]
+    s = m[p "sealloc"]; r = paired(p "ratio", s, m[p raw])
     if (!perm) print $2, s, m[p raw] > (plot ".seal")
     row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched")
     next
@@ -119,7 +122,7 @@ $1 == "wr" {
     }
     if (mech == "pkey") { row(w, ns(m[s]), "—", "—", "—", "n/a", "no raw pkey window measured") ; next }
     if (!has(s) || !has(r0)) { missing(w); next }
-    r = m[s] / m[r0]
+    r = paired("wr." mech "." what "/ratio", m[s], m[r0])
     row(w, ns(m[s]), raw " " ns(m[r0]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), \
         (mech == "memfd" ? "the very bytes sealloc writes; " : "") \
         "mprotect toggle (reference) " ns(m["wr.raw.toggle/mprotect"]))
@@ -128,7 +131,7 @@ $1 == "wr" {
 $1 == "read" {
     p = "read." $2 "/" $3 "/"; w = "read: " ($2 == "chase" ? "pointer chase " : "scan ") $3 " × 64 B"
     if (!has(p "sealed") || !has(p "malloc")) { missing(w); next }
-    r = m[p "sealed"] / m[p "malloc"]
+    r = paired(p "ratio", m[p "sealed"], m[p "malloc"])
     row(w, ns(m[p "sealed"]) "/node", "glibc malloc " ns(m[p "malloc"]) "/node", x(r), "≤ 1.03×", verdict(r <= 1.03, ""), "sealed vs unprotected, same order")
     next
 }

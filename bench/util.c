@@ -29,6 +29,15 @@ double bu_median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+double bu_median_ratio(const double *a, const double *b, int n)
+{
+    double r[64];
+    n = n < 64 ? n : 64;
+    for (int i = 0; i < n; i++)
+        r[i] = a[i] / b[i];
+    return bu_median(r, n);
+}
+
 void bu_result(double value, const char *fmt, ...)
 {
     char key[160];

@@ -19,6 +19,10 @@ uint64_t bu_now_ns(void);
 /* Median of v[0..n) (sorts v). */
 double bu_median(double *v, int n);
 
+/* Median of the paired ratios a[i] / b[i], i < n <= 64: robust to load
+ * that changes between rounds, since each pair is measured back to back. */
+double bu_median_ratio(const double *a, const double *b, int n);
+
 /* xorshift64*: a fast, reproducible PRNG; *s must not be 0. */
 static inline uint64_t bu_rng(uint64_t *s)
 {

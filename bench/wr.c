@@ -4,9 +4,10 @@
  *   wr OPS ROUNDS
  *
  * A SEAL_WRITE_RARE cache of 1Ki sealed 64-byte objects; each round times
- * up to OPS calls (at most 20 ms) of each of, interleaved so that noise
- * hits all alike, each call at the next object (the raw calls at the same
- * offsets of as many bytes of their own):
+ * up to OPS calls of each of (the round stops after 20 ms per kind),
+ * interleaved in short batches so that load hits all alike, each call at
+ * the next object (the raw calls at the same offsets of as many bytes of
+ * their own):
  *   write/sealloc         seal_write() of 8 bytes
  *   write/pwrite-memfd    pwrite(2) of 8 bytes into a memfd whose shared
  *                         mapping is read-only (the "memfd" mechanism)
@@ -17,9 +18,11 @@
  *                         random hint, one release store, unmap
  *   toggle/mprotect       mprotect RW, store, mprotect RO (reference only:
  *                         the window write-rare must never open)
- * Results: ns per call (medians), keyed "wr.<mechanism>.*" for sealloc's
- * calls and "wr.raw.*" for the rest; run it once per mechanism
- * (SEALLOC_WRITE_RARE=memfd|procmem). "I wr.mechanism" names the one in use.
+ * Results: ns per call (medians) and the median of the per-round ratios
+ * of sealloc to the raw call of its mechanism (".../ratio"), keyed
+ * "wr.<mechanism>.*" for sealloc's calls and "wr.raw.*" for the rest;
+ * run it once per mechanism (SEALLOC_WRITE_RARE=memfd|procmem).
+ * "I wr.mechanism" names the one in use.
  */
 #include "sealloc.h"
 #include "util.h"
@@ -38,7 +41,7 @@
 #define PG 4096
 #define BYTES (NOBJ * 64) /* the raw calls write the same offsets in as many bytes */
 #define MAX_ROUNDS 64
-#define BUDGET_NS 20000000u /* per kind and round: slow calls stop early */
+#define BUDGET_NS 20000000u /* per kind and round on average: slow calls stop early */
 
 enum { W_SEAL, W_MEMFD, W_PROCMEM, P_SEAL, P_ALIAS, T_MPROTECT, N_KINDS };
 static const char *const kind_key[N_KINDS] = {
@@ -127,6 +130,44 @@ static int backing_memfd(void)
     return -1;
 }
 
+/* One round: every kind in turn (in a new random order each pass, so that
+ * no kind always follows the same one), in batches of about 200 us, until
+ * each kind made ops calls or the round's budget is spent, so that all
+ * kinds see the same load; ns[kind][r] = ns per call. */
+static void round_of(double ns[][MAX_ROUNDS], int r, size_t ops, bool no_ptr)
+{
+    double t[N_KINDS] = {0};
+    size_t done[N_KINDS] = {0}, batch[N_KINDS];
+    for (int kind = 0; kind < N_KINDS; kind++)
+        batch[kind] = 1;
+    uint64_t start = bu_now_ns();
+    bool more = true;
+    int order[N_KINDS];
+    for (int i = 0; i < N_KINDS; i++)
+        order[i] = i;
+    while (more && bu_now_ns() - start < BUDGET_NS * N_KINDS) {
+        more = false;
+        for (int i = N_KINDS - 1; i > 0; i--) { /* a new order each pass */
+            int j = (int)(bu_rng(&rng) % (uint64_t)(i + 1)), o = order[i];
+            order[i] = order[j], order[j] = o;
+        }
+        for (int i = 0; i < N_KINDS; i++) {
+            int kind = order[i];
+            if ((kind == P_SEAL && no_ptr) || done[kind] >= ops)
+                continue;
+            uint64_t t0 = bu_now_ns();
+            for (size_t j = 0; j < batch[kind]; j++)
+                one(kind, done[kind]++);
+            t[kind] += (double)(bu_now_ns() - t0);
+            double per = t[kind] / (double)done[kind];
+            batch[kind] = per > 200000 ? 1 : per < 800 ? 256 : (size_t)(200000 / per);
+            more = true;
+        }
+    }
+    for (int kind = 0; kind < N_KINDS; kind++)
+        ns[kind][r] = done[kind] ? t[kind] / (double)done[kind] : 0;
+}
+
 static void setup(void)
 {
     seal_cache *c = seal_cache_create("bench-wr", 64, 0, SEAL_WRITE_RARE);
@@ -169,17 +210,11 @@ int main(int argc, char **argv)
     bool no_ptr = seal_write_ptr(objs[0] + 16, NULL) != 0 && errno == ENOTSUP;
     static double ns[N_KINDS][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++)
-        for (int kind = 0; kind < N_KINDS; kind++) {
-            if (kind == P_SEAL && no_ptr)
-                continue;
-            uint64_t t0 = bu_now_ns();
-            size_t k = 0;
-            do {
-                for (size_t end = k + 8; k < end; k++)
-                    one(kind, k);
-            } while (k < ops && bu_now_ns() - t0 < BUDGET_NS);
-            ns[kind][r] = (double)(bu_now_ns() - t0) / (double)k;
-        }
+        round_of(ns, r, ops, no_ptr);
+    int raw = strcmp(mech, "procmem") == 0 ? W_PROCMEM : W_MEMFD;
+    bu_result(bu_median_ratio(ns[W_SEAL], ns[raw], rounds), "wr.%s.write/ratio", mech);
+    if (!no_ptr)
+        bu_result(bu_median_ratio(ns[P_SEAL], ns[P_ALIAS], rounds), "wr.%s.ptr/ratio", mech);
     char key[64];
     for (int kind = 0; kind < N_KINDS; kind++) {
         if (kind == P_SEAL && no_ptr)
