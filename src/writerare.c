@@ -217,8 +217,8 @@ static int alias_store(const struct target *t, void *slot, const void *value)
     if (alias == NULL)
         return -1;
     _Atomic(const void *) *target = (_Atomic(const void *) *)(alias + (off - page_off));
+    sl_tsan_release(slot); /* before the store a reader may see */
     atomic_store_explicit(target, value, memory_order_release);
-    sl_tsan_release(slot);
     sl_os_release(alias, pg);
     return 0;
 }
