@@ -205,6 +205,8 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
         }
         if (sl_os_commit((void *)arena_unit_addr(a, idx), (size_t)n * a->unit) != 0)
             return NULL;
+        /* Poison left by an earlier use of these addresses (a slab) is stale. */
+        sl_unpoison(arena_unit_addr(a, idx), (size_t)n * a->unit);
         write_span(a, idx, n, UNIT_OPEN);
         for (uint32_t i = idx; i < idx + n; i++)
             bit_clear(arena_bitmap(a, BM_FREE), i);
@@ -423,6 +425,9 @@ void arena_privatize(struct sl_arena *a)
  * is plausible for a whole-range munmap of our own reservation). */
 static void release_range(uintptr_t first, uintptr_t end)
 {
+    /* Whatever maps these addresses next is not ours: no stale poison. */
+    if (end > first)
+        sl_unpoison(first, end - first);
     if (end > first && sl_os_release((void *)first, end - first) != 0)
         sl_os_release((void *)first, end - first);
 }
