@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The model-based fuzzer's plain driver (tests/fuzz/, mk/fuzz.mk): replays
+# the regression inputs strictly and the seed corpus, then runs fixed seeds
+# for a fixed number of random inputs each, so every run checks the same
+# inputs. Known, unfixed bugs (driver.c, SEALLOC_FUZZ_KNOWN) are stepped
+# over in the exploring runs only; their regression inputs still fail.
+set -u
+cd "$(dirname "$0")/../.."
+B=build/${VARIANT:-plain}
+mkdir -p build
+make --no-print-directory -j2 fuzz-programs >build/fuzz-build.log 2>&1 || {
+    cat build/fuzz-build.log
+    echo "FAIL fuzz-build: make fuzz-programs failed"
+    exit 1
+}
+fuzz=$B/fuzz/fuzz-plain
+rc=0
+for input in tests/fuzz/regress/*; do
+    [ -f "$input" ] || continue
+    "$fuzz" "$input" || { echo "FAIL fuzz-regress $input: see the fuzz: line above"; rc=1; }
+done
+export SEALLOC_FUZZ_KNOWN=small-stride
+"$fuzz" tests/fuzz/corpus/* || { echo "FAIL fuzz-corpus: see the fuzz: line above"; rc=1; }
+for seed in 1 2 3 4; do
+    "$fuzz" -s "$seed" -n 25 || { echo "FAIL fuzz-seed-$seed: see the fuzz: line above"; rc=1; }
+done
+exit $rc
