@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------------
- * Flags for seal_cache_create() and seal_pool_create()
+ * Flags for seal_cache_create() and seal_pool_create()  [seal_cache_create(3)]
  * ------------------------------------------------------------------- */
 
 /* The seal is irreversible: sealed pages are mseal(2)ed (Linux >= 6.10), so
@@ -52,7 +52,9 @@ extern "C" {
 #define SEAL_WRITE_RARE 0x2u
 
 /* ---------------------------------------------------------------------
- * Caches: fixed-size objects (the slab allocator)
+ * Caches: fixed-size objects (the slab allocator)  [seal_cache_create(3)]
+ *
+ * Every call taking a seal_cache aborts if it is not a live cache.
  * ------------------------------------------------------------------- */
 
 typedef struct seal_cache seal_cache;
@@ -76,29 +78,34 @@ SEALLOC_API void *seal_cache_alloc(seal_cache *c) SEALLOC_MALLOC;
  * double free, wrong cache). */
 SEALLOC_API void seal_cache_free(seal_cache *c, void *obj);
 
-/* Make every live object of c read-only in the page tables. May be called
- * any number of times. Errors: the errno of the failing mprotect/mseal
- * (typically ENOMEM); objects already sealed stay sealed. */
+/* Make every live object of c read-only in the page tables: stores fault,
+ * system calls writing into them fail with EFAULT. May be called any
+ * number of times. Errors: the errno of the failing mprotect/mseal
+ * (typically ENOMEM, or EPERM); objects already sealed stay sealed. */
 SEALLOC_API int seal_cache_seal(seal_cache *c);
 
 /* Destroy c and every object in it (NULL is a no-op). Sealed pages of a
- * permanent cache stay mapped read-only until exit. */
+ * permanent cache stay mapped read-only until exit. No errors. */
 SEALLOC_API void seal_cache_destroy(seal_cache *c);
 
-/* 1 if obj is the start of a live object of c, else 0. */
+/* 1 if obj is the start of a live object of c, else 0. No errors. */
 SEALLOC_API int seal_cache_owns(const seal_cache *c, const void *obj);
 
-/* Provenance check: returns only if obj is the start of a live, sealed
- * object of c; aborts otherwise. Lock-free. */
+/* Provenance check [seal_cache_require(3)]: returns only if obj is the
+ * start of a live, sealed object of c; aborts otherwise (a forged, foreign,
+ * interior, freed or unsealed pointer). Lock-free. */
 SEALLOC_API void seal_cache_require(const seal_cache *c, const void *obj);
 
 /* ---------------------------------------------------------------------
- * Pools: variable-size allocations (arena-like)
+ * Pools: variable-size allocations (arena-like)  [seal_pool_create(3)]
+ *
+ * Every call taking a seal_pool aborts if it is not a live pool.
  * ------------------------------------------------------------------- */
 
 typedef struct seal_pool seal_pool;
 
-/* Create a pool. Errors as for seal_cache_create(). */
+/* Create a pool; `name` is copied. Errors: EINVAL (name NULL, unknown
+ * flag), ENOTSUP (as for seal_cache_create()), ENOMEM. */
 SEALLOC_API seal_pool *seal_pool_create(const char *name, unsigned flags);
 
 /* size bytes, zero-filled, aligned to alignof(max_align_t). Errors: EINVAL
@@ -106,7 +113,8 @@ SEALLOC_API seal_pool *seal_pool_create(const char *name, unsigned flags);
 SEALLOC_API void *seal_pool_alloc(seal_pool *p, size_t size) SEALLOC_MALLOC;
 
 /* As seal_pool_alloc(), aligned to align (a power of two up to the page
- * size). Errors: EINVAL, ENOMEM. */
+ * size). Errors: EINVAL (size 0; align 0, not a power of two or above the
+ * page size), ENOMEM. */
 SEALLOC_API void *seal_pool_aligned_alloc(seal_pool *p, size_t align,
                                           size_t size) SEALLOC_MALLOC;
 
@@ -119,24 +127,29 @@ SEALLOC_API char *seal_pool_strdup(seal_pool *p, const char *s) SEALLOC_MALLOC;
  * seal_pool_free() for a bad ptr. */
 SEALLOC_API void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size);
 
-/* Free ptr (NULL is a no-op). Aborts as seal_cache_free() does. */
+/* Free ptr (NULL is a no-op). Never writes to a sealed allocation. Aborts
+ * on a pointer that is not the start of a live allocation of p (foreign,
+ * interior, double free, wrong pool). */
 SEALLOC_API void seal_pool_free(seal_pool *p, void *ptr);
 
-/* Seal every live allocation of p. As seal_cache_seal(). */
+/* Seal every live allocation of p. Errors as seal_cache_seal(). */
 SEALLOC_API int seal_pool_seal(seal_pool *p);
 
-/* Destroy p and all its allocations (NULL is a no-op). */
+/* Destroy p and all its allocations (NULL is a no-op). Sealed pages of a
+ * permanent pool stay mapped read-only until exit. No errors. */
 SEALLOC_API void seal_pool_destroy(seal_pool *p);
 
-/* 1 if ptr is the start of a live allocation of p, else 0. */
+/* 1 if ptr is the start of a live allocation of p, else 0. No errors. */
 SEALLOC_API int seal_pool_owns(const seal_pool *p, const void *ptr);
 
-/* Provenance check: returns only if ptr is the start of a live, sealed
- * allocation of p; aborts otherwise. Lock-free. */
+/* Provenance check [seal_cache_require(3)]: returns only if ptr is the
+ * start of a live, sealed allocation of p; aborts otherwise. Lock-free. */
 SEALLOC_API void seal_pool_require(const seal_pool *p, const void *ptr);
 
 /* ---------------------------------------------------------------------
- * Write-rare: checked updates of sealed objects
+ * Write-rare: checked updates of sealed objects  [seal_write(3)]
+ *
+ * A destination these calls refuse is an error (-1 + errno), never an abort.
  * ------------------------------------------------------------------- */
 
 /* Copy len bytes to dst, which must lie entirely inside one live object or
@@ -146,7 +159,8 @@ SEALLOC_API void seal_pool_require(const seal_pool *p, const void *ptr);
  * (no write-rare mechanism on this system), or the mechanism's errno. */
 SEALLOC_API int seal_write(void *dst, const void *src, size_t len);
 
-/* As seal_write(), filling with the byte c. */
+/* As seal_write(), filling len bytes with the byte c. Errors as
+ * seal_write() (except for src). */
 SEALLOC_API int seal_memset(void *dst, int c, size_t len);
 
 /* Store a pointer into the pointer-sized, pointer-aligned slot as one
@@ -179,7 +193,9 @@ template <class F, class V> inline int sealloc_assign_(F &field, const V &value)
 #endif
 
 /* ---------------------------------------------------------------------
- * Diagnostics
+ * Diagnostics  [seal_fault_handler_install(3), seal_stats_print(3)]
+ *
+ * These calls never abort and, except as stated, set no errno.
  * ------------------------------------------------------------------- */
 
 /* 1 if addr lies in sealed memory managed by sealloc, else 0.
@@ -190,17 +206,18 @@ SEALLOC_API int seal_is_sealed(const void *addr);
  * line naming the cache or pool, the object index (or allocation offset)
  * and the offset inside the object, then lets the process die of SIGSEGV.
  * Other faults go to the previously installed handler. Idempotent.
- * Errors: the errno of sigaltstack/sigaction. */
+ * Errors: ENOMEM (no memory for the alternate signal stack), or the errno
+ * of sigaltstack/sigaction. */
 SEALLOC_API int seal_fault_handler_install(void);
 
 /* Print one row per live cache and pool (name, object size, live objects,
  * sealed objects, slabs or chunks, bytes committed, sealed and pinned,
  * seals) and the write-rare mechanism. SEALLOC_STATS=1 in the environment
- * prints it to stderr at exit. */
+ * prints it to stderr at exit. out NULL means stderr. */
 SEALLOC_API void seal_stats_print(FILE *out);
 
 /* The name of the write-rare mechanism in use: "pkey", "memfd", "procmem"
- * or "none". */
+ * or "none" (a static string; chosen once, at load time). */
 SEALLOC_API const char *seal_write_rare_mechanism(void);
 
 #ifdef __cplusplus

@@ -9,7 +9,9 @@ CXX_FLAGS   = -std=c++17 -Wall -Wextra -Werror -g -O2 -pthread $(SAN) -Iinclude 
 CXX_TESTS  := $(patsubst tests/cxx/%.cpp,$(CXX_B)/%,$(sort $(wildcard tests/cxx/test_*.cpp)))
 
 .PHONY: cxx-tests install-hpp
+ifeq ($(VARIANT),plain) # the sanitizer suites run only tests/unit programs
 test-programs: cxx-tests
+endif
 cxx-tests: $(CXX_TESTS)
 
 $(CXX_B)/%: tests/cxx/%.cpp include/sealloc.hpp include/sealloc.h tests/harness/check.h $(LIB_A)
