@@ -3,7 +3,7 @@
 # pages have the sections the project promises; every public function and
 # SEAL_* macro of include/sealloc.h has a page naming it; the EXAMPLE of
 # each main page compiles with -Werror against the library and behaves as
-# its text says; `make install-man` installs pages that man(1) resolves.
+# its text says; `make install` installs pages that man(1) resolves.
 set -u
 cd "$(dirname "$0")/../.."
 top=$PWD
@@ -87,11 +87,11 @@ grep -q 'write to sealed memory: pool "policy"' "$tmp/run.log" &&
     echo "FAIL example seal_fault_handler_install: no fault line"
 
 # Installed pages: the aliases resolve through man's own search path.
-if make -s --no-print-directory install-man DESTDIR="$tmp/root" PREFIX=/usr >"$tmp/inst.log" 2>&1 &&
+if make -s --no-print-directory install DESTDIR="$tmp/root" PREFIX=/usr >"$tmp/inst.log" 2>&1 &&
     MANWIDTH=80 man -M "$tmp/root/usr/share/man" 3 seal_pool_free 2>&1 | grep -q seal_pool_create &&
     MANWIDTH=80 man -M "$tmp/root/usr/share/man" 7 sealloc 2>&1 | grep -q 'THREAT MODEL'; then
-    echo "PASS install-man"
+    echo "PASS make install: pages"
 else
-    echo "FAIL install-man"; sed 's/^/  | /' "$tmp/inst.log"
+    echo "FAIL make install: pages"; sed 's/^/  | /' "$tmp/inst.log"
 fi
 exit 0

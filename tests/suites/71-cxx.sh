@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# C++: sealloc.h compiles as C++ (its SEAL_ASSIGN included) from C++11 on,
-# sealloc.hpp compiles on its own with strict warnings, and the C++ test
-# program (tests/cxx/, built by `make test-programs`) passes: a sealed
-# std::vector/std::map lookup table answers lookups and a write to it
-# faults in a forked child.
+# C++: sealloc.h compiles as C++ (its SEAL_ASSIGN included) from C++11 on;
+# sealloc.hpp compiles on its own with strict warnings and `make install`
+# installs it; the C++ test program (tests/cxx/, built by `make
+# test-programs`) passes: a sealed std::vector/std::map lookup table answers
+# lookups and a write to it faults in a forked child.
 set -u
 cd "$(dirname "$0")/../.."
 B=build/${VARIANT:-plain}
@@ -40,6 +40,13 @@ void f(seal::cache<rule> &c, seal::pool &p, const rule *r)
 }
 EOF_C
 done
+
+if make -s --no-print-directory install DESTDIR="$tmp/root" PREFIX=/usr >"$tmp/log" 2>&1 &&
+    cmp -s include/sealloc.hpp "$tmp/root/usr/include/sealloc.hpp"; then
+    echo "PASS make install: sealloc.hpp"
+else
+    echo "FAIL make install: sealloc.hpp"; sed 's/^/  | /' "$tmp/log"
+fi
 
 bin=$B/cxx/test_cxx
 if [ -x "$bin" ]; then
