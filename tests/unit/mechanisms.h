@@ -22,7 +22,7 @@ static void mechanisms_exec(void *name)
     dup2(STDERR_FILENO, STDOUT_FILENO);
     setenv("SEALLOC_WRITE_RARE", name, 1);
     char *argv[] = {(char *)mechanisms_self, name, NULL};
-    execv("/proc/self/exe", argv);
+    execv(mechanisms_self, argv);
     _exit(127);
 }
 

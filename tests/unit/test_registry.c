@@ -226,7 +226,7 @@ static void exit_with_stats(void *arg)
     (void)arg;
     setenv("SEALLOC_STATS", "1", 1);
     char *argv[] = {(char *)self, "stats-at-exit", NULL};
-    execv("/proc/self/exe", argv);
+    execv(self, argv);
     _exit(127);
 }
 

@@ -144,7 +144,7 @@ static void refusals(void)
     seal_cache_free(c, freed);
     struct rule snapshot = *r;
     long v = 1, stack_var = 5;
-    long *heap = malloc(sizeof *heap);
+    long *heap = calloc(1, sizeof *heap);
     char big[sizeof(struct rule) * 2] = {0};
 
 #define REFUSED(call, err)                                                                 \
