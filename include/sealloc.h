@@ -54,7 +54,8 @@ extern "C" {
 /* ---------------------------------------------------------------------
  * Caches: fixed-size objects (the slab allocator)  [seal_cache_create(3)]
  *
- * Every call taking a seal_cache aborts if it is not a live cache.
+ * Every call taking a seal_cache aborts if it is not a live cache (NULL
+ * included, except for seal_cache_destroy(NULL), a no-op).
  * ------------------------------------------------------------------- */
 
 typedef struct seal_cache seal_cache;
@@ -99,7 +100,8 @@ SEALLOC_API void seal_cache_require(const seal_cache *c, const void *obj);
 /* ---------------------------------------------------------------------
  * Pools: variable-size allocations (arena-like)  [seal_pool_create(3)]
  *
- * Every call taking a seal_pool aborts if it is not a live pool.
+ * Every call taking a seal_pool aborts if it is not a live pool (NULL
+ * included, except for seal_pool_destroy(NULL), a no-op).
  * ------------------------------------------------------------------- */
 
 typedef struct seal_pool seal_pool;
