@@ -34,12 +34,16 @@ static uint16_t *slot_sizes(const struct sl_region *r, const struct sl_unit *u)
 int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool sizes)
 {
     size_t pg = sl_os_page_size();
-    size_t unit = pow2_at_least(stride * SLAB_MIN_SLOTS);
-    if (unit < SLAB_TARGET) {
-        unit = pow2_at_least(stride * SLAB_MAX_SLOTS);
-        if (unit > SLAB_TARGET)
-            unit = SLAB_TARGET;
-    }
+    /* Tiny objects: the largest power of two holding at most
+     * SLAB_MAX_SLOTS of them; small ones: SLAB_TARGET; large ones: room for
+     * SLAB_MIN_SLOTS. */
+    size_t unit;
+    if (stride * SLAB_MAX_SLOTS <= SLAB_TARGET)
+        unit = pow2_at_least(stride * SLAB_MAX_SLOTS + 1) / 2;
+    else if (stride * SLAB_MIN_SLOTS <= SLAB_TARGET)
+        unit = SLAB_TARGET;
+    else
+        unit = pow2_at_least(stride * SLAB_MIN_SLOTS);
     if (unit < pg)
         unit = pg;
     size_t slots = unit / stride;
