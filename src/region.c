@@ -241,6 +241,13 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
         return -1;
     int rc = permanent ? sl_os_mseal(addr, len) : 0;
     int err = errno;
+    /* A seal that could not be made permanent is undone, so the spans stay
+     * OPEN and the next seal tries again; only if the undo fails too do they
+     * stay sealed without mseal (stats then show them unpinned). */
+    if (rc != 0 && (key >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len)) == 0) {
+        errno = err;
+        return -1;
+    }
     for (uint32_t i = first; i < end;) {
         struct sl_unit *u = arena_unit(a, i);
         u->state = UNIT_SEALED;
