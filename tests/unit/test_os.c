@@ -40,10 +40,15 @@ static void capabilities_match_the_kernel(void)
     CHECK(sl_os_has_memfd() == (fd >= 0));
     if (fd >= 0)
         close(fd);
+    /* /proc/self/mem counts only if it can write into a read-only page
+     * (some kernels refuse that: proc_mem.force_override=never). */
+    char *ro = mmap(NULL, sysconf(_SC_PAGESIZE), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     int mem = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-    CHECK(sl_os_has_procmem() == (mem >= 0));
+    bool writes = mem >= 0 && pwrite(mem, "x", 1, (off_t)(uintptr_t)ro) == 1 && ro[0] == 'x';
+    CHECK(sl_os_has_procmem() == writes);
     if (mem >= 0)
         close(mem);
+    munmap(ro, sysconf(_SC_PAGESIZE));
     size_t pg = sl_os_page_size();
     CHECK(pg == (size_t)sysconf(_SC_PAGESIZE) && (pg & (pg - 1)) == 0);
 }
