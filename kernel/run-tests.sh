@@ -18,7 +18,9 @@
 #   6. prints one line per result, "PASS <name>", "FAIL <name>" or
 #      "SKIP <name>", also kept in kernel/build/results/results.txt, and
 #      exits non-zero if anything failed.
-# Logs are in kernel/build/results/. Builds use at most JOBS (default 2)
+# With --bench, only the crash-test kernel is built and booted for the
+# benchmark (kernel/build/results/bench.txt). Logs are in
+# kernel/build/results/. Builds use at most JOBS (default 2)
 # jobs; QEMU runs with plain emulation (TCG) and always under `timeout`.
 set -uo pipefail
 
@@ -29,7 +31,13 @@ src="$build/linux"
 res="$build/results"
 jobs=${JOBS:-2}
 debug=${KERNEL_DEBUG:-0}
-[ "${1:-}" = "--debug" ] && debug=1
+bench_only=0
+case "${1:-}" in
+--debug) debug=1 ;;
+--bench) bench_only=1 debug=0 ;;
+"") ;;
+*) echo "usage: $0 [--debug|--bench]" >&2; exit 2 ;;
+esac
 
 DEBS=(linux-source-6.12 build-essential bc bison flex libelf-dev libssl-dev
       python3 cpio kmod rsync git qemu-system-x86 busybox-static)
@@ -157,7 +165,8 @@ kunit_run() { # kunit_run name build_dir kunitconfig...
 }
 
 kunit_results() { # kunit_results name: one result line per test case
-    local name="$1" json="$res/kunit-$name.json"
+    local name="$1" json
+    json="$res/kunit-$name.json"
     if [ ! -s "$json" ]; then
         result FAIL "kunit $name: no results"
         return
@@ -192,13 +201,15 @@ expect_suites() { # the suites must have run, not been configured away
     done
 }
 
-if kunit_run default "$build/kunit" "$here/config/kunit.config"; then
-    result PASS "build KUnit kernel and run suites"
-else
-    result FAIL "build KUnit kernel and run suites" "see $res/kunit-default.log"
+if [ "$bench_only" = 0 ]; then
+    if kunit_run default "$build/kunit" "$here/config/kunit.config"; then
+        result PASS "build KUnit kernel and run suites"
+    else
+        result FAIL "build KUnit kernel and run suites" "see $res/kunit-default.log"
+    fi
+    kunit_results default
+    expect_suites default
 fi
-kunit_results default
-expect_suites default
 
 # 4. Crash-test kernel, initramfs, boots
 crash="$build/crash"
@@ -274,6 +285,7 @@ if [ "$crash_ok" = 1 ]; then
     fi
     grep -a "slab_seal_bench:\|DirectMap" "$blog" | tr -d '\r' > "$res/bench.txt"
     cat "$res/bench.txt"
+    [ "$bench_only" = 1 ] && finish
 
     log "boot 2: LKDTM WRITE_SEALED"
     timed boot-crash boot crash

@@ -16,5 +16,4 @@ kernel-test:
 	KERNEL_DEBUG=$(KERNEL_DEBUG) kernel/run-tests.sh
 
 kernel-bench:
-	KERNEL_DEBUG=0 kernel/run-tests.sh > /dev/null; \
-	cat kernel/build/results/bench.txt
+	kernel/run-tests.sh --bench
