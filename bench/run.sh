@@ -22,10 +22,10 @@ raw=$work/raw rows=$work/rows info=$work/info
 
 allocs="sealloc glibc mimalloc jemalloc tcmalloc"
 if [ $quick = 1 ]; then
-    RUNS=1 SIZES="64 4096" LIVES="1Ki 4Ki" OPS=4Ki ROUNDS=2 BUILD_N="1Ki 4Ki" SODIUM_N=64
+    RUNS=1 SIZES="64 4096" LIVES="1Ki 4Ki" OPS=4Ki OPS_BIG=4Ki ROUNDS=2 BUILD_N="1Ki 4Ki" SODIUM_N=64
     MEM_N=16Ki SODIUM_MEM_N=64 CAP=64Ki SEAL_ROUNDS=2 PAIR_ROUNDS=2 WR_OPS=64 READ_N="1Ki 4Ki"
 else
-    RUNS=3 SIZES="16 64 256 4096" LIVES="1Ki 1Mi" OPS=256Ki ROUNDS=3 BUILD_N="1Ki 16Ki 256Ki 1Mi"
+    RUNS=3 SIZES="16 64 256 4096" LIVES="1Ki 1Mi" OPS=256Ki OPS_BIG=128Ki ROUNDS=3 BUILD_N="1Ki 16Ki 256Ki 1Mi"
     SODIUM_N=1Ki MEM_N=1Mi SODIUM_MEM_N=8Ki CAP=4Mi SEAL_ROUNDS=5 PAIR_ROUNDS=9 WR_OPS=8Ki READ_N="16Ki 1Mi"
 fi
 # Live sets are capped at 64 MiB per thread (256 B: 256Ki, 4096 B: 16Ki live
@@ -43,10 +43,11 @@ say() { echo "bench: $*" >&2; }
 
 say "churn"
 for s in $SIZES; do for l in $LIVES; do for t in 1 2; do
-    live=$(live_for "$s" "$l")
+    live=$(live_for "$s" "$l") ops=$OPS
+    [ "$l" = "${LIVES##* }" ] && ops=$OPS_BIG # big live sets: the fill dominates
     echo "churn $s $live ${t}T" >>"$rows"
     for r in $(seq $RUNS); do for a in $allocs; do
-        run bench-alloc-$a churn "$s" "$live" $t $OPS $ROUNDS
+        run bench-alloc-$a churn "$s" "$live" $t $ops $ROUNDS
     done; done
 done; done; done
 
