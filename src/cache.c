@@ -46,11 +46,10 @@ seal_cache *seal_cache_create(const char *name, size_t size, size_t align, unsig
         return NULL;
     o->obj_size = size;
     o->align = align;
-    if (slab_configure(&o->regions[0], size, stride, false) != 0) {
-        owner_destroy(o);
+    if (slab_configure(&o->regions[0], size, stride, false) != 0 || owner_publish(o) != 0) {
+        owner_discard(o);
         return NULL;
     }
-    owner_publish(o);
     return (seal_cache *)o;
 }
 

@@ -150,13 +150,28 @@ static int owners_reserve_slot(void)
     return 0;
 }
 
-void owner_publish(struct sl_owner *o)
+int owner_publish(struct sl_owner *o)
 {
-    owner_protect(o);
     pthread_mutex_lock(&owners_lock);
-    if (owners_reserve_slot() == 0)
+    int rc = owners_reserve_slot();
+    if (rc == 0) {
+        owner_protect(o);
         owners[n_owners++] = o;
+    } else {
+        errno = ENOMEM;
+    }
     pthread_mutex_unlock(&owners_lock);
+    return rc;
+}
+
+void owner_discard(struct sl_owner *o)
+{
+    int err = errno;
+    for (unsigned i = 0; i < o->n_regions; i++)
+        region_destroy(o, &o->regions[i]);
+    pthread_mutex_destroy(&o->st->lock);
+    sl_os_release(o->map, o->map_size);
+    errno = err;
 }
 
 struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call)

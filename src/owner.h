@@ -71,8 +71,13 @@ struct sl_owner {
 struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags,
                               unsigned n_regions);
 
-/* Make the descriptor read-only and list the owner for stats and fork. */
-void owner_publish(struct sl_owner *o);
+/* Make the descriptor read-only and list the owner for stats and fork.
+ * 0, or -1 + ENOMEM when the list cannot grow: the caller then discards
+ * the owner with owner_discard(). */
+int owner_publish(struct sl_owner *o);
+
+/* Release an owner that was never published. Keeps errno. */
+void owner_discard(struct sl_owner *o);
 
 /* Abort unless o is a live owner of the given kind; returns o. */
 struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call);

@@ -58,7 +58,10 @@ seal_pool *seal_pool_create(const char *name, unsigned flags)
     large->unit = sl_os_page_size();
     large->rec_size = sizeof(struct sl_unit);
     large->first_arena = 64u << 20;
-    owner_publish(o);
+    if (owner_publish(o) != 0) {
+        owner_discard(o);
+        return NULL;
+    }
     return (seal_pool *)o;
 }
 
