@@ -39,5 +39,5 @@ $(FUZZ_LF): tests/fuzz/libfuzzer.c $(FUZZ_DEPS) $(LIB_SRC) $(wildcard src/*.h) i
 fuzz: $(FUZZ_LF)
 	mkdir -p $(FUZZ_B)/corpus $(FUZZ_B)/crashes
 	ASAN_OPTIONS=handle_segv=0:allow_user_segv_handler=1 $(FUZZ_LF) \
-	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -rss_limit_mb=4096 -print_final_stats=1 \
 	    -artifact_prefix=$(FUZZ_B)/crashes/ $(FUZZ_B)/corpus tests/fuzz/corpus

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PERMANENT_BUDGET 3000
+#define PERMANENT_BUDGET 300
 
 static unsigned long permanent_left = PERMANENT_BUDGET, generation;
 
