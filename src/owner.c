@@ -317,7 +317,7 @@ static void fork_child_privatize(struct sl_owner *o)
 
 static void fork_child(void)
 {
-    registry_unlock_after_fork();
+    registry_child_after_fork();
     for (size_t i = n_owners; i-- > 0;) {
         if (owners[i]->memfd_backed)
             fork_child_privatize(owners[i]);

@@ -150,3 +150,9 @@ void registry_remove(struct sl_arena *arena)
 
 void registry_lock_for_fork(void) { pthread_mutex_lock(&lock); }
 void registry_unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
+
+void registry_child_after_fork(void)
+{
+    atomic_store(&readers, 0); /* only the forking thread lives on, outside */
+    pthread_mutex_unlock(&lock);
+}

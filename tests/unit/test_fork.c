@@ -152,9 +152,11 @@ static void permanent_objects_after_fork(void)
 
 struct busy {
     seal_cache *cache;
+    long *sealed;
     atomic_bool stop;
 };
 
+/* Under the owner's lock, over and over. */
 static void *keep_busy(void *arg)
 {
     struct busy *b = arg;
@@ -162,7 +164,17 @@ static void *keep_busy(void *arg)
         void *p = seal_cache_alloc(b->cache);
         seal_cache_seal(b->cache);
         seal_cache_free(b->cache, p);
-        seal_is_sealed(p);
+    }
+    return NULL;
+}
+
+/* Inside the lock-free registry readers, over and over. */
+static void *keep_looking(void *arg)
+{
+    struct busy *b = arg;
+    for (long v = 0; !atomic_load(&b->stop); v++) {
+        seal_is_sealed(b->sealed);
+        seal_write(b->sealed, &v, sizeof v);
     }
     return NULL;
 }
@@ -170,23 +182,32 @@ static void *keep_busy(void *arg)
 static void fork_while_busy(void)
 {
     struct busy b = {.cache = seal_cache_create("busy", 96, 0, SEAL_WRITE_RARE)};
-    pthread_t t;
-    pthread_create(&t, NULL, keep_busy, &b);
+    b.sealed = seal_cache_alloc(b.cache);
+    seal_cache_seal(b.cache);
+    pthread_t t[2];
+    pthread_create(&t[0], NULL, keep_busy, &b);
+    pthread_create(&t[1], NULL, keep_looking, &b);
     int failures = 0;
     for (int i = 0; i < 20; i++) {
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
-            alarm(60); /* a deadlock ends the child instead of the test run */
+            alarm(20); /* a deadlock ends the child instead of the test run */
             long *p = seal_cache_alloc(b.cache);
             int bad = p == NULL || seal_cache_seal(b.cache) != 0 || SEAL_ASSIGN(*p, 1) != 0 || *p != 1;
             seal_cache_free(b.cache, p);
+            /* Destroying waits for registry readers: none is left in the child. */
+            seal_cache_destroy(b.cache);
+            seal_cache *mine = seal_cache_create("child", 8, 0, 0);
+            bad |= seal_cache_alloc(mine) == NULL;
+            seal_cache_destroy(mine);
             _exit(bad);
         }
         failures += !child_ok(pid);
     }
     atomic_store(&b.stop, true);
-    pthread_join(t, NULL);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
     CHECK(failures == 0);
     seal_cache_destroy(b.cache);
 }
