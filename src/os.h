@@ -41,7 +41,7 @@ int sl_os_mseal(void *addr, size_t size);
  * PROT_NONE. fd/off: the memfd backing the range and its offset, or -1. */
 int sl_os_discard(void *addr, size_t size, int fd, off_t off);
 
-/* Unmap [addr, addr+size). */
+/* Unmap [addr, addr+size); a failure is retried once before -1. */
 int sl_os_release(void *addr, size_t size);
 
 /* A new close-on-exec memfd of size bytes (sparse: no memory committed). */

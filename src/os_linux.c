@@ -112,9 +112,16 @@ int sl_os_discard(void *addr, size_t size, int fd, off_t off)
 
 int sl_os_release(void *addr, size_t size)
 {
-    if (os_fail_now(ENOMEM))
-        return -1;
-    return munmap(addr, size);
+    /* Unmapping never has to wait for memory, but splitting a mapping can
+     * fail transiently; every caller is giving memory back and has no
+     * better answer than trying again, so the retry lives here. */
+    for (int tries = 0; tries < 2; tries++) {
+        if (os_fail_now(ENOMEM))
+            continue;
+        if (munmap(addr, size) == 0)
+            return 0;
+    }
+    return -1;
 }
 
 int sl_os_memfd(const char *name, size_t size)

@@ -428,15 +428,14 @@ void arena_privatize(struct sl_arena *a)
 
 /* ---- destroy ------------------------------------------------------------- */
 
-/* Unmap [first, end) of a's data, retrying once (only an injected failure
- * is plausible for a whole-range munmap of our own reservation). */
+/* Unmap [first, end) of an arena's data. */
 static void release_range(uintptr_t first, uintptr_t end)
 {
+    if (end <= first)
+        return;
     /* Whatever maps these addresses next is not ours: no stale poison. */
-    if (end > first)
-        sl_unpoison(first, end - first);
-    if (end > first && sl_os_release((void *)first, end - first) != 0)
-        sl_os_release((void *)first, end - first);
+    sl_unpoison(first, end - first);
+    sl_os_release((void *)first, end - first);
 }
 
 size_t region_destroy(struct sl_owner *o, struct sl_region *r)

@@ -219,9 +219,8 @@ static int alias_store(const struct target *t, void *slot, const void *value)
     _Atomic(const void *) *target = (_Atomic(const void *) *)(alias + (off - page_off));
     sl_tsan_release(slot); /* before the store a reader may see */
     atomic_store_explicit(target, value, memory_order_release);
-    /* A writable alias left behind would be a standing write window: retry
-     * once (only an injected failure is plausible), then stop. */
-    if (sl_os_release(alias, pg) != 0 && sl_os_release(alias, pg) != 0)
+    /* A writable alias left behind would be a standing write window. */
+    if (sl_os_release(alias, pg) != 0)
         sl_fatal("seal_write_ptr", owner_kind(a->owner), a->owner->name,
                  "cannot unmap the write-rare alias");
     return 0;
