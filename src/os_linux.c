@@ -185,24 +185,27 @@ int sl_os_file_copy(int dst, int src, off_t off, size_t len)
 }
 
 /* /proc/self/mem, opened lazily and reopened in a fork child (a descriptor
- * opened by the parent keeps writing into the parent). */
-static int procmem_fd = -1;
-static pid_t procmem_pid;
-static pthread_mutex_t procmem_lock = PTHREAD_MUTEX_INITIALIZER;
+ * opened by the parent keeps writing into the parent). The owning pid and
+ * the descriptor share one atomic word, with no lock: a lock held by
+ * another thread at fork() would stay held forever in the child. */
+static _Atomic uint64_t procmem; /* pid << 32 | fd; 0: not open yet */
 
 static int procmem_get(void)
 {
-    pid_t me = getpid();
-    pthread_mutex_lock(&procmem_lock);
-    if (procmem_fd < 0 || procmem_pid != me) {
-        if (procmem_fd >= 0)
-            close(procmem_fd);
-        procmem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-        procmem_pid = me;
+    uint64_t me = (uint64_t)(uint32_t)getpid() << 32;
+    uint64_t cur = atomic_load(&procmem);
+    if (cur != 0 && (cur & ~(uint64_t)UINT32_MAX) == me)
+        return (int)(uint32_t)cur;
+    int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (atomic_compare_exchange_strong(&procmem, &cur, me | (uint32_t)fd)) {
+        if (cur != 0)
+            close((int)(uint32_t)cur); /* the parent's, inherited */
+        return fd;
     }
-    int fd = procmem_fd;
-    pthread_mutex_unlock(&procmem_lock);
-    return fd;
+    close(fd); /* another thread of this process opened it first */
+    return (int)(uint32_t)cur;
 }
 
 int sl_os_procmem_write(void *dst, const void *src, size_t len)

@@ -188,7 +188,7 @@ static void fork_while_busy(void)
     pthread_create(&t[0], NULL, keep_busy, &b);
     pthread_create(&t[1], NULL, keep_looking, &b);
     int failures = 0;
-    for (int i = 0; i < 20; i++) {
+    for (int i = 0; i < 50; i++) {
         fflush(NULL);
         pid_t pid = fork();
         if (pid == 0) {
