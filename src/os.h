@@ -76,6 +76,10 @@ int sl_os_file_copy(int dst, int src, off_t off, size_t len);
  * The descriptor is reopened after fork. */
 int sl_os_procmem_write(void *dst, const void *src, size_t len);
 
+/* In a fork child (owner.c's atfork handler): drop descriptors that
+ * refer to the parent, such as its /proc/self/mem. */
+void sl_os_fork_child(void);
+
 /* A writable alias of one page-aligned range of the memfd, placed at hint
  * when that range is free (else where the kernel chooses); sl_os_release()
  * removes it. */

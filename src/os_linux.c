@@ -184,28 +184,31 @@ int sl_os_file_copy(int dst, int src, off_t off, size_t len)
     return 0;
 }
 
-/* /proc/self/mem, opened lazily and reopened in a fork child (a descriptor
- * opened by the parent keeps writing into the parent). The owning pid and
- * the descriptor share one atomic word, with no lock: a lock held by
- * another thread at fork() would stay held forever in the child. */
-static _Atomic uint64_t procmem; /* pid << 32 | fd; 0: not open yet */
+/* /proc/self/mem, opened lazily; a fork child forgets the parent's
+ * descriptor (which keeps writing into the parent) in sl_os_fork_child().
+ * One atomic word and no lock: a lock held by another thread at fork()
+ * would stay held forever in the child. */
+static _Atomic int procmem_fd = -1;
 
 static int procmem_get(void)
 {
-    uint64_t me = (uint64_t)(uint32_t)getpid() << 32;
-    uint64_t cur = atomic_load(&procmem);
-    if (cur != 0 && (cur & ~(uint64_t)UINT32_MAX) == me)
-        return (int)(uint32_t)cur;
+    int cur = atomic_load(&procmem_fd);
+    if (cur >= 0)
+        return cur;
     int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    if (atomic_compare_exchange_strong(&procmem, &cur, me | (uint32_t)fd)) {
-        if (cur != 0)
-            close((int)(uint32_t)cur); /* the parent's, inherited */
+    if (atomic_compare_exchange_strong(&procmem_fd, &cur, fd))
         return fd;
-    }
-    close(fd); /* another thread of this process opened it first */
-    return (int)(uint32_t)cur;
+    close(fd); /* another thread opened it first */
+    return cur;
+}
+
+void sl_os_fork_child(void)
+{
+    int inherited = atomic_exchange(&procmem_fd, -1);
+    if (inherited >= 0)
+        close(inherited);
 }
 
 int sl_os_procmem_write(void *dst, const void *src, size_t len)

@@ -317,6 +317,7 @@ static void fork_child_privatize(struct sl_owner *o)
 
 static void fork_child(void)
 {
+    sl_os_fork_child();
     registry_child_after_fork();
     for (size_t i = n_owners; i-- > 0;) {
         if (owners[i]->memfd_backed)
