@@ -32,8 +32,18 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct table *_Atomic table;
 static _Atomic unsigned long seq;
 static _Atomic long readers;
+static _Atomic int draining; /* registry_remove() waiting for readers */
 
-void registry_enter(void) { atomic_fetch_add(&readers, 1); }
+/* While a removal waits for the readers to drain, new readers hold back a
+ * little, so a steady stream of lookups cannot starve it; the wait is
+ * bounded (a signal handler may interrupt the remover's own thread). */
+void registry_enter(void)
+{
+    for (int spins = 0; spins < 64 && atomic_load_explicit(&draining, memory_order_relaxed); spins++)
+        sched_yield();
+    atomic_fetch_add(&readers, 1);
+}
+
 void registry_exit(void) { atomic_fetch_sub(&readers, 1); }
 
 static size_t table_bytes(void)
@@ -144,8 +154,10 @@ void registry_remove(struct sl_arena *arena)
     atomic_store(&t->count, j);
     end_change();
     pthread_mutex_unlock(&lock);
+    atomic_fetch_add(&draining, 1);
     while (atomic_load(&readers) != 0)
         sched_yield();
+    atomic_fetch_sub(&draining, 1);
 }
 
 void registry_lock_for_fork(void) { pthread_mutex_lock(&lock); }
@@ -154,5 +166,6 @@ void registry_unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
 void registry_child_after_fork(void)
 {
     atomic_store(&readers, 0); /* only the forking thread lives on, outside */
+    atomic_store(&draining, 0);
     pthread_mutex_unlock(&lock);
 }

@@ -9,7 +9,8 @@
  * a sequence count (odd while a change is under way) tells a reader to
  * retry. A reader brackets its use of an arena it found with
  * registry_enter() and registry_exit(); an owner that unmaps an arena first
- * removes it and waits until no reader is inside (registry_remove()).
+ * removes it and waits until no reader is inside (registry_remove()); new
+ * readers hold back briefly meanwhile, so a stream of them cannot starve it.
  */
 #ifndef SEALLOC_REGISTRY_H
 #define SEALLOC_REGISTRY_H
