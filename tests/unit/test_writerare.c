@@ -195,6 +195,23 @@ static void refusals(void)
     seal_pool_destroy(p);
 }
 
+/* A pool allocation resized in place: write-rare follows the new size. */
+static void bounds_follow_realloc(void)
+{
+    seal_pool *p = seal_pool_create("wr-resize", SEAL_WRITE_RARE);
+    char *grown = seal_pool_alloc(p, 20), *shrunk = seal_pool_alloc(p, 30);
+    CHECK(seal_pool_realloc(p, grown, 30) == grown);   /* same class: in place */
+    CHECK(seal_pool_realloc(p, shrunk, 17) == shrunk);
+    CHECK(seal_pool_seal(p) == 0);
+    CHECK(seal_write(grown + 25, "12345", 5) == 0 && memcmp(grown + 25, "12345", 5) == 0);
+    errno = 0;
+    CHECK(seal_write(grown + 26, "12345", 5) == -1 && errno == EINVAL);
+    CHECK(seal_write(shrunk + 16, "x", 1) == 0);
+    errno = 0;
+    CHECK(seal_write(shrunk + 17, "x", 1) == -1 && errno == EINVAL);
+    seal_pool_destroy(p);
+}
+
 static void permanent_write_rare(void)
 {
     if (syscall(462, 0, 0, 0) != 0)
@@ -354,6 +371,7 @@ static void run_all(void)
     RUN(pool_allocations);
     RUN(unsealed_destinations_written_directly);
     RUN(refusals);
+    RUN(bounds_follow_realloc);
     RUN(permanent_write_rare);
     RUN(racing_store_never_lands);
     RUN(publish_seen_whole);
