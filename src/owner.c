@@ -96,12 +96,14 @@ struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, 
     pthread_once(&fork_once, fork_register);
     size_t pg = sl_os_page_size();
     size_t d = desc_bytes(n_regions), s = state_bytes(n_regions);
-    size_t total = pg + d + pg + s + pg; /* [guard][desc][guard][state][guard] */
+    /* [desc: read-only][state][guard]: the read-only descriptor already
+     * stops stray stores on its side, so one guard page ends the mapping. */
+    size_t total = d + s + pg;
     unsigned char *map = sl_os_reserve(total, -1);
     if (map == NULL)
         return NULL;
-    struct sl_owner *o = (struct sl_owner *)(map + pg);
-    struct sl_owner_state *st = (struct sl_owner_state *)(map + pg + d + pg);
+    struct sl_owner *o = (struct sl_owner *)map;
+    struct sl_owner_state *st = (struct sl_owner_state *)(map + d);
     if (sl_os_commit(o, d) != 0 || sl_os_commit(st, s) != 0) {
         int err = errno;
         sl_os_release(map, total);

@@ -2,9 +2,9 @@
  * owner.h - what caches and pools have in common: the owner descriptor.
  *
  * An owner (a cache or a pool) is two pieces of metadata in one mapping of
- * its own, away from every data page and behind guard pages:
+ * its own, away from every data page and ended by a guard page:
  *
- *   [guard][descriptor: read-only][guard][state: read-write][guard]
+ *   [descriptor: read-only][state: read-write][guard]
  *
  * The descriptor holds what decides which memory belongs to the owner and
  * how it may be protected: name, flags, geometry and the arena lists. It is

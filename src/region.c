@@ -63,13 +63,13 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
     size_t words = (n_units + 63) / 64;
     size_t st_bytes = round_up(sizeof(struct sl_arena_state) + BM_COUNT * words * 8, pg);
     size_t rec_bytes = round_up((size_t)n_units * r->rec_size, pg);
-    /* [guard][descriptor][guard][state][records][guard] */
-    size_t meta_size = pg + pg + pg + st_bytes + rec_bytes + pg;
+    /* [descriptor: read-only][state][records][guard], as for owners */
+    size_t meta_size = pg + st_bytes + rec_bytes + pg;
     unsigned char *meta = sl_os_reserve(meta_size, -1);
     if (meta == NULL)
         return NULL;
-    struct sl_arena *a = (struct sl_arena *)(meta + pg);
-    unsigned char *st = meta + 3 * pg;
+    struct sl_arena *a = (struct sl_arena *)meta;
+    unsigned char *st = meta + pg;
     if (sl_os_commit(a, pg) != 0 || sl_os_commit(st, st_bytes + rec_bytes) != 0)
         goto fail_meta;
 
