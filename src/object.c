@@ -3,6 +3,7 @@
  */
 #include "object.h"
 
+#include "owner.h"
 #include "sanitize.h"
 #include "slab.h"
 
@@ -28,6 +29,16 @@ SL_RACY_READER static bool large_find(const struct sl_arena *a, uintptr_t addr, 
 bool object_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     return a->region->slots != 0 ? slab_find(a, addr, out) : large_find(a, addr, out);
+}
+
+void object_verify(const struct sl_obj *obj, const char *call)
+{
+    const struct sl_arena *a = obj->arena;
+    if (a->region->slots == 0)
+        region_check(a, obj->span, call);
+    else if (obj->size > a->region->stride)
+        owner_fatal(a->owner, call, "corrupted metadata: slot size %zu above its stride %u",
+                    obj->size, a->region->stride);
 }
 
 bool object_live_at(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)

@@ -16,6 +16,12 @@
 /* Fill *out for the object of arena a that contains addr. */
 bool object_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out);
 
+/* Abort (naming call) if what *obj says about its bounds was forged: a
+ * slot's recorded size beyond its stride, or a large span whose record
+ * fails its check value. For callers about to act on obj's bounds
+ * (write-rare, realloc); not for signal handlers. */
+void object_verify(const struct sl_obj *obj, const char *call);
+
 /* The live object of arena a that starts exactly at addr. */
 bool object_live_at(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out);
 

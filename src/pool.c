@@ -155,6 +155,7 @@ static struct sl_obj pool_resolve(struct sl_owner *o, const void *ptr, const cha
         owner_fatal(o, call, "%p is not the start of an allocation (interior pointer)", ptr);
     if (!obj.live)
         owner_fatal(o, call, "double free of %p", ptr);
+    object_verify(&obj, call);
     return obj;
 }
 

@@ -175,11 +175,9 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
     struct sl_unit *u = arena_span_of(a, p, &idx);
     if (u == NULL)
         owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
-    /* A sealed slab's live count decides when its pages go back to the OS:
-     * verify it. An open slab's record protects nothing the page tables do
-     * not (a forged OPEN state on a sealed page faults at the zeroing). */
-    if (u->state != UNIT_OPEN)
-        region_check(a, u, call);
+    /* The state decides whether the slot is zeroed (open) or only counted
+     * (sealed), and a sealed slab's count when its pages go back: verify. */
+    region_check(a, u, call);
     uintptr_t off = p - arena_unit_addr(a, idx);
     uint32_t slot = div_by(off, r->stride_inv);
     if (off != (uintptr_t)slot * r->stride || slot >= r->slots)

@@ -118,7 +118,9 @@ SL_RACY_READER static int validate(const void *dst, size_t len, struct target *t
     struct sl_arena *a = registry_find(p, &pinned);
     struct sl_obj obj;
     int err = 0;
-    if (a == NULL || !object_find(a, p, &obj) || !obj.live || p + len > obj.start + obj.size)
+    if (a == NULL || !object_find(a, p, &obj) || !obj.live)
+        err = EINVAL;
+    else if (object_verify(&obj, "write"), p + len > obj.start + obj.size)
         err = EINVAL;
     else if (!(a->owner->flags & SEAL_WRITE_RARE))
         err = EPERM;
