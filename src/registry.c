@@ -1,9 +1,14 @@
 /*
  * registry.c - the process-wide address -> arena table (see registry.h).
  *
- * Invariants: entries are sorted by base and do not overlap; `count` and
- * the entries change only with `seq` odd and the table writable, under
- * `lock`; the table is read-only whenever `seq` is even.
+ * Two tables, each a sorted array of non-overlapping entries in a mapping
+ * of its own. Readers use the one `active` points to, which nobody changes
+ * while it is active. A writer (under `lock`) waits until no reader is
+ * inside, makes the other table writable, fills it with the active entries
+ * plus or minus its change, makes it read-only again and publishes it. So
+ * a reader never retries and never waits for a writer, even a signal
+ * handler that interrupted the writer's own thread mid-change: that is
+ * what makes registry_find() async-signal-safe.
  */
 #include "registry.h"
 
@@ -24,19 +29,19 @@ struct entry {
 };
 
 struct table {
-    _Atomic size_t count;
+    size_t count;
     struct entry e[REGISTRY_CAPACITY];
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct table *_Atomic table;
-static _Atomic unsigned long seq;
+static struct table *tables[2];
+static struct table *_Atomic active;
 static _Atomic long readers;
-static _Atomic int draining; /* registry_remove() waiting for readers */
+static _Atomic int draining; /* a writer waiting for readers */
 
-/* While a removal waits for the readers to drain, new readers hold back a
+/* While a writer waits for the readers to drain, new readers hold back a
  * little, so a steady stream of lookups cannot starve it; the wait is
- * bounded (a signal handler may interrupt the remover's own thread). */
+ * bounded (a signal handler may interrupt the writer's own thread). */
 void registry_enter(void)
 {
     for (int spins = 0; spins < 64 && atomic_load_explicit(&draining, memory_order_relaxed); spins++)
@@ -46,97 +51,95 @@ void registry_enter(void)
 
 void registry_exit(void) { atomic_fetch_sub(&readers, 1); }
 
+static void wait_for_readers(void)
+{
+    atomic_fetch_add(&draining, 1);
+    while (atomic_load(&readers) != 0)
+        sched_yield();
+    atomic_fetch_sub(&draining, 1);
+}
+
 static size_t table_bytes(void)
 {
     size_t pg = sl_os_page_size();
     return (sizeof(struct table) + pg - 1) / pg * pg;
 }
 
-/* Make the table writable and the sequence odd; -1 + errno on failure. */
-static int begin_change(void)
+/* The inactive table, writable and free of readers; NULL + errno. */
+static struct table *begin_change(void)
 {
-    struct table *t = atomic_load(&table);
-    if (t == NULL) {
-        t = sl_os_reserve(table_bytes(), -1);
-        if (t == NULL)
-            return -1;
-        atomic_store(&table, t);
-    }
-    if (sl_os_commit(t, table_bytes()) != 0)
-        return -1;
-    atomic_fetch_add_explicit(&seq, 1, memory_order_acq_rel);
-    return 0;
+    for (int i = 0; i < 2; i++)
+        if (tables[i] == NULL && (tables[i] = sl_os_reserve(table_bytes(), -1)) == NULL)
+            return NULL;
+    struct table *next = atomic_load(&active) == tables[0] ? tables[1] : tables[0];
+    wait_for_readers(); /* some may still read `next` from before the last switch */
+    if (sl_os_commit(next, table_bytes()) != 0)
+        return NULL;
+    return next;
 }
 
-static void end_change(void)
+static void publish(struct table *next)
 {
-    atomic_fetch_add_explicit(&seq, 1, memory_order_acq_rel);
     /* The table is one mapping: making it read-only splits nothing. A
      * failure (only injected ones are plausible) is retried once, then is
      * fatal, since a writable root of trust must not be left behind. */
-    struct table *t = atomic_load(&table);
-    if (sl_os_protect_ro(t, table_bytes()) != 0 && sl_os_protect_ro(t, table_bytes()) != 0)
+    if (sl_os_protect_ro(next, table_bytes()) != 0 && sl_os_protect_ro(next, table_bytes()) != 0)
         sl_fatal("registry", "process", "-", "cannot make the registry read-only");
+    atomic_store_explicit(&active, next, memory_order_release);
 }
 
 SL_RACY_READER struct sl_arena *registry_find(uintptr_t addr, bool *pinned)
 {
-    struct table *t = atomic_load_explicit(&table, memory_order_acquire);
+    const struct table *t = atomic_load_explicit(&active, memory_order_acquire);
     *pinned = false;
     if (t == NULL)
         return NULL;
-    for (int tries = 0; tries < 1000; tries++) {
-        unsigned long s1 = atomic_load_explicit(&seq, memory_order_acquire);
-        if (s1 & 1) {
-            sched_yield();
-            continue;
+    size_t lo = 0, hi = t->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct entry *e = &t->e[mid];
+        if (addr < e->base) {
+            hi = mid;
+        } else if (addr >= e->end) {
+            lo = mid + 1;
+        } else {
+            *pinned = e->arena == NULL;
+            return e->arena;
         }
-        size_t lo = 0, hi = atomic_load_explicit(&t->count, memory_order_relaxed);
-        struct entry found = {0, 0, NULL};
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            struct entry e = t->e[mid];
-            if (addr < e.base)
-                hi = mid;
-            else if (addr >= e.end)
-                lo = mid + 1;
-            else {
-                found = e;
-                break;
-            }
-        }
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&seq, memory_order_relaxed) != s1)
-            continue;
-        *pinned = found.end != 0 && found.arena == NULL;
-        return found.arena;
     }
     return NULL;
+}
+
+static size_t active_count(void)
+{
+    const struct table *t = atomic_load(&active);
+    return t == NULL ? 0 : t->count;
 }
 
 int registry_add(uintptr_t base, size_t size, struct sl_arena *arena)
 {
     pthread_mutex_lock(&lock);
-    if (begin_change() != 0) {
-        pthread_mutex_unlock(&lock);
-        return -1;
-    }
-    struct table *t = atomic_load(&table);
-    size_t n = atomic_load(&t->count);
-    int rc = 0;
-    if (n == REGISTRY_CAPACITY) {
+    int rc = -1;
+    struct table *next = NULL;
+    if (active_count() == REGISTRY_CAPACITY)
         errno = ENOMEM;
-        rc = -1;
-    } else {
-        size_t i = n;
-        while (i > 0 && t->e[i - 1].base > base) {
-            t->e[i] = t->e[i - 1];
-            i--;
+    else if ((next = begin_change()) != NULL) {
+        const struct table *cur = atomic_load(&active);
+        size_t n = active_count(), j = 0;
+        bool placed = false;
+        for (size_t i = 0; i < n; i++) {
+            if (!placed && cur->e[i].base > base) {
+                next->e[j++] = (struct entry){base, base + size, arena};
+                placed = true;
+            }
+            next->e[j++] = cur->e[i];
         }
-        t->e[i] = (struct entry){base, base + size, arena};
-        atomic_store(&t->count, n + 1);
+        if (!placed)
+            next->e[j++] = (struct entry){base, base + size, arena};
+        next->count = j;
+        publish(next);
+        rc = 0;
     }
-    end_change();
     pthread_mutex_unlock(&lock);
     return rc;
 }
@@ -144,20 +147,18 @@ int registry_add(uintptr_t base, size_t size, struct sl_arena *arena)
 void registry_remove(struct sl_arena *arena)
 {
     pthread_mutex_lock(&lock);
-    if (begin_change() != 0 && begin_change() != 0)
+    struct table *next = begin_change();
+    if (next == NULL && (next = begin_change()) == NULL)
         sl_fatal("registry", "process", "-", "cannot make the registry writable");
-    struct table *t = atomic_load(&table);
-    size_t n = atomic_load(&t->count), j = 0;
+    const struct table *cur = atomic_load(&active);
+    size_t n = active_count(), j = 0;
     for (size_t i = 0; i < n; i++)
-        if (t->e[i].arena != arena || arena == NULL)
-            t->e[j++] = t->e[i];
-    atomic_store(&t->count, j);
-    end_change();
+        if (cur->e[i].arena != arena || arena == NULL)
+            next->e[j++] = cur->e[i];
+    next->count = j;
+    publish(next);
     pthread_mutex_unlock(&lock);
-    atomic_fetch_add(&draining, 1);
-    while (atomic_load(&readers) != 0)
-        sched_yield();
-    atomic_fetch_sub(&draining, 1);
+    wait_for_readers(); /* nobody may still hold the arena just removed */
 }
 
 void registry_lock_for_fork(void) { pthread_mutex_lock(&lock); }
