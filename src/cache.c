@@ -91,11 +91,7 @@ void seal_cache_free(seal_cache *c, void *obj)
 
 int seal_cache_seal(seal_cache *c)
 {
-    struct sl_owner *o = owner_validate(c, OWNER_CACHE, "seal_cache_seal");
-    owner_lock(o);
-    int rc = owner_seal_regions(o);
-    owner_unlock(o);
-    return rc;
+    return owner_seal(owner_validate(c, OWNER_CACHE, "seal_cache_seal"));
 }
 
 void seal_cache_destroy(seal_cache *c)

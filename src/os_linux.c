@@ -146,21 +146,29 @@ void sl_os_close(int fd)
         close(fd);
 }
 
-int sl_os_file_write(int fd, off_t off, const void *src, size_t len)
+/* pwrite(2) all of src, through interruptions and short writes. */
+static int pwrite_all(int fd, off_t off, const void *src, size_t len)
 {
-    if (os_fail_now(EIO))
-        return -1;
     const char *p = src;
     while (len > 0) {
         ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0)
+                errno = EIO;
             return -1;
         }
         p += n, off += n, len -= (size_t)n;
     }
     return 0;
+}
+
+int sl_os_file_write(int fd, off_t off, const void *src, size_t len)
+{
+    if (os_fail_now(EIO))
+        return -1;
+    return pwrite_all(fd, off, src, len);
 }
 
 int sl_os_file_copy(int dst, int src, off_t off, size_t len)
@@ -218,22 +226,7 @@ int sl_os_procmem_write(void *dst, const void *src, size_t len)
     int fd = procmem_get();
     if (fd < 0)
         return -1;
-    const char *p = src;
-    off_t off = (off_t)(uintptr_t)dst;
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (n == 0) {
-            errno = EIO;
-            return -1;
-        }
-        p += n, off += n, len -= (size_t)n;
-    }
-    return 0;
+    return pwrite_all(fd, (off_t)(uintptr_t)dst, src, len);
 }
 
 void *sl_os_map_alias_at(void *hint, int fd, off_t off, size_t size)

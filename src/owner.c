@@ -209,9 +209,10 @@ void owner_protect(struct sl_owner *o)
 void owner_lock(struct sl_owner *o) { pthread_mutex_lock(&o->st->lock); }
 void owner_unlock(struct sl_owner *o) { pthread_mutex_unlock(&o->st->lock); }
 
-int owner_seal_regions(struct sl_owner *o)
+int owner_seal(struct sl_owner *o)
 {
     int rc = 0, err = 0;
+    owner_lock(o);
     for (unsigned i = 0; i < o->n_regions; i++) {
         if (region_seal(o, &o->regions[i]) != 0)
             rc = -1, err = errno;
@@ -221,7 +222,10 @@ int owner_seal_regions(struct sl_owner *o)
     if (rc == 0)
         o->st->seals++;
     else
-        o->st->failed_seals++, errno = err;
+        o->st->failed_seals++;
+    owner_unlock(o);
+    if (rc != 0)
+        errno = err;
     return rc;
 }
 

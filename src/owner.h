@@ -99,8 +99,8 @@ const char *owner_kind(const struct sl_owner *o);
 __attribute__((noreturn, format(printf, 3, 4)))
 void owner_fatal(const struct sl_owner *o, const char *call, const char *fmt, ...);
 
-/* Seal every region of o (caller holds the lock). 0 or -1 + errno. */
-int owner_seal_regions(struct sl_owner *o);
+/* Seal every region of o under its lock. 0 or -1 + errno. */
+int owner_seal(struct sl_owner *o);
 
 /* Call fn for every live owner with the owners-list lock held. */
 void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx);

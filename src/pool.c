@@ -216,11 +216,7 @@ void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size)
 
 int seal_pool_seal(seal_pool *p)
 {
-    struct sl_owner *o = owner_validate(p, OWNER_POOL, "seal_pool_seal");
-    owner_lock(o);
-    int rc = owner_seal_regions(o);
-    owner_unlock(o);
-    return rc;
+    return owner_seal(owner_validate(p, OWNER_POOL, "seal_pool_seal"));
 }
 
 void seal_pool_destroy(seal_pool *p)
