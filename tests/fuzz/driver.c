@@ -12,11 +12,6 @@
  * on the same addresses, destroy, stats. After every step verify_all()
  * checks the whole model; the input ends by destroying every owner.
  *
- * Known bugs not fixed yet can be stepped over, so a run explores past
- * them: SEALLOC_FUZZ_KNOWN=small-stride (seal_cache_create refuses objects
- * of 3, 5, 6 or 7 bytes at alignment 1 or 2 with EINVAL; see
- * tests/fuzz/regress/, which is always replayed strictly).
- *
  * Permanent owners leave their sealed pages mapped until exit, one
  * mapping each: a process-wide budget keeps a long run from exhausting
  * vm.max_map_count (owners past it are created without SEAL_PERMANENT).
@@ -51,12 +46,6 @@ static unsigned get8(struct input *in)
 
 static unsigned get16(struct input *in) { return get8(in) | get8(in) << 8; }
 
-static bool known(const char *bug)
-{
-    const char *list = getenv("SEALLOC_FUZZ_KNOWN");
-    return list != NULL && strstr(list, bug) != NULL;
-}
-
 /* ---- owners -------------------------------------------------------------- */
 
 static void op_create(struct fz_model *m, struct input *in, bool pool)
@@ -81,8 +70,6 @@ static void op_create(struct fz_model *m, struct input *in, bool pool)
     if (o->h == NULL) {
         if ((flags & SEAL_PERMANENT) && errno == ENOTSUP)
             return; /* no mseal, or no mechanism for permanent write-rare */
-        if (!pool && errno == EINVAL && size < 8 && align < 4 && known("small-stride"))
-            return;
         fz_fail("creating %s (flags %#x, size %zu, align %zu): %s", o->name, flags, size, align,
                 strerror(errno));
     }
