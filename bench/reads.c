@@ -11,6 +11,8 @@
  *   scan   summing one field of every node in allocation order (through an
  *          array of their addresses, the same for both), 256Ki nodes or one
  *          pass at least
+ *   require  the sealed chase with seal_cache_require() in front of every
+ *          node, as a program that checks provenance before each use would
  * Results: ns per node (medians) and the median of the per-round ratios.
  */
 #include "sealloc.h"
@@ -37,6 +39,20 @@ static double chase(struct node *start)
     struct node *p = start;
     for (size_t i = 0; i < n; i++)
         p = p->next;
+    double ns = (double)(bu_now_ns() - t0) / (double)n;
+    sink = (uint64_t)(uintptr_t)p;
+    return ns;
+}
+
+static double chase_required(const seal_cache *c, struct node *start)
+{
+    size_t n = WORK;
+    uint64_t t0 = bu_now_ns();
+    struct node *p = start;
+    for (size_t i = 0; i < n; i++) {
+        seal_cache_require(c, p);
+        p = p->next;
+    }
     double ns = (double)(bu_now_ns() - t0) / (double)n;
     sink = (uint64_t)(uintptr_t)p;
     return ns;
@@ -92,12 +108,13 @@ int main(int argc, char **argv)
     link_cycle(heap, perm, n);
     if (seal_cache_seal(c) != 0)
         bu_die("seal_cache_seal");
-    double ns[4][MAX_ROUNDS];
+    double ns[5][MAX_ROUNDS];
     for (int r = 0; r < rounds; r++) {
         ns[0][r] = chase(sealed[0]);
         ns[1][r] = chase(heap[0]);
         ns[2][r] = scan(sealed, n);
         ns[3][r] = scan(heap, n);
+        ns[4][r] = chase_required(c, sealed[0]);
     }
     char b[24];
     bu_count_name(n, b);
@@ -107,5 +124,7 @@ int main(int argc, char **argv)
     bu_result(bu_median(ns[1], rounds), "read.chase/%s/malloc", b);
     bu_result(bu_median(ns[2], rounds), "read.scan/%s/sealed", b);
     bu_result(bu_median(ns[3], rounds), "read.scan/%s/malloc", b);
+    bu_result(bu_median_ratio(ns[4], ns[0], rounds), "read.require/%s/ratio", b);
+    bu_result(bu_median(ns[4], rounds), "read.require/%s/checked", b);
     return 0;
 }

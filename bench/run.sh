@@ -77,7 +77,7 @@ done >/dev/null
 mech=$(awk '$2 == "wr.mechanism" { print $3; exit }' "$info")
 mechs=$(awk '$2 == "wr.mechanism" { print $3 }' "$info" | sort -u)
 for m in $mechs; do echo "wr $m write" >>"$rows" && echo "wr $m ptr" >>"$rows"; done
-for n in $READ_N; do echo "read chase $n" >>"$rows" && echo "read scan $n" >>"$rows"; done
+for n in $READ_N; do printf 'read chase %s\nread scan %s\nrequire %s\n' "$n" "$n" "$n" >>"$rows"; done
 
 grep '^R ' "$raw" | sort -k2,2 -k3,3g | awk '
     function flush() { if (n) print key, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }

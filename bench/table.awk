@@ -3,7 +3,7 @@
 # Input: the medians file ("key value" per line), then the rows file (one
 # row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
 # "sealp N", "mem rss|committed|maps", "maxlive", "wr MECHANISM write|ptr",
-# "read chase|scan N"). Variables: sodium_n, sodium_mem_n, mem_n (counts
+# "read chase|scan N", "require N"). Variables: sodium_n, sodium_mem_n, mem_n (counts
 # as named in keys), plot (prefix of the data files written for chart.gp).
 # Every ratio is sealloc / reference; a row whose numbers are missing says
 # so instead of guessing.
@@ -126,6 +126,14 @@ $1 == "wr" {
     row(w, ns(m[s]), raw " " ns(m[r0]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), \
         (mech == "memfd" ? "the very bytes sealloc writes; " : "") \
         "mprotect toggle (reference) " ns(m["wr.raw.toggle/mprotect"]))
+    next
+}
+$1 == "require" {
+    p = "read.require/" $2 "/"; u = "read.chase/" $2 "/sealed"
+    w = "read: pointer chase " $2 " × 64 B, seal_cache_require per node"
+    if (!has(p "checked") || !has(u)) { missing(w); next }
+    r = paired(p "ratio", m[p "checked"], m[u])
+    row(w, ns(m[p "checked"]) "/node", "the same chase unchecked " ns(m[u]) "/node", x(r), "—", "—", "the cost of a provenance check before every use")
     next
 }
 $1 == "read" {
