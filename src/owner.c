@@ -221,8 +221,6 @@ int owner_seal(struct sl_owner *o)
     }
     if (rc == 0)
         o->st->seals++;
-    else
-        o->st->failed_seals++;
     owner_unlock(o);
     if (rc != 0)
         errno = err;

@@ -45,8 +45,7 @@ struct sl_cursor {   /* the slab a region allocates from next */
 
 struct sl_owner_state {
     pthread_mutex_t lock;
-    uint64_t seals;
-    uint64_t failed_seals;
+    uint64_t seals;          /* seals that succeeded */
     struct sl_cursor cur[]; /* one per region */
 };
 
