@@ -29,12 +29,16 @@
  *    read-only after creation; the arena list lives in the owner's
  *    protected page. Records and the arena's bitmaps are writable but every
  *    field that decides protection (span length, state, live count of a
- *    sealed span, requested size) is covered by a keyed check value that is
- *    verified before it is acted upon (region_check()), as is the
- *    high-water mark.
- *  - A unit record lives outside the data pages, behind guard pages.
- *  - Lookups (region_find) take no lock: arenas are only appended while
- *    the owner lives, and records are always mapped.
+ *    sealed span, requested size of a large span) is covered by a keyed
+ *    check value that is verified before it is acted upon (region_check()),
+ *    as is the high-water mark. A slot's recorded size is bounded by its
+ *    stride (object_verify()).
+ *  - A unit record lives outside the data pages, in a mapping ended by a
+ *    guard page.
+ *  - Lookups (region_arena_of, arena_span_of) take no lock: arenas are
+ *    only appended while the owner lives, and records are always mapped.
+ *  - An OPEN span that is emptied stays OPEN and is reused; only SEALED
+ *    spans are reclaimed, and only when their last object is freed.
  */
 #ifndef SEALLOC_REGION_H
 #define SEALLOC_REGION_H
