@@ -37,8 +37,8 @@
  *    guard page.
  *  - Lookups (region_arena_of, arena_span_of) take no lock: arenas are
  *    only appended while the owner lives, and records are always mapped.
- *  - An OPEN span that is emptied stays OPEN and is reused; only SEALED
- *    spans are reclaimed, and only when their last object is freed.
+ *  - A slab emptied while OPEN stays OPEN and is reused; a SEALED slab is
+ *    reclaimed when its last object is freed, a large span at its free.
  */
 #ifndef SEALLOC_REGION_H
 #define SEALLOC_REGION_H
