@@ -45,6 +45,23 @@ static char check_first[512];
 
 #define RUN(fn) check_run(#fn, fn)
 
+/* Valgrind runs a program's threads one at a time: a test that needs a real
+ * race shows nothing under it and spins for as long as it is let. Such tests
+ * skip there (the plain, ASan and TSan runs keep them). */
+#ifdef __has_include
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SKIP_UNDER_VALGRIND()                                                   \
+    do {                                                                        \
+        if (RUNNING_ON_VALGRIND)                                                \
+            SKIP("valgrind runs threads one at a time: no race to show");       \
+    } while (0)
+#endif
+#endif
+#ifndef SKIP_UNDER_VALGRIND
+#define SKIP_UNDER_VALGRIND() ((void)0)
+#endif
+
 static inline void check_run(const char *name, void (*fn)(void))
 {
     check_failed = check_skipped = 0;

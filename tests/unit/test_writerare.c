@@ -262,6 +262,7 @@ static void *race_attacker(void *arg)
 
 static void racing_store_never_lands(void)
 {
+    SKIP_UNDER_VALGRIND();
     seal_cache *c = seal_cache_create("wr-race", sizeof(struct rule), 0, SEAL_WRITE_RARE);
     struct rule *r = sealed_rule(c);
     CHECK(seal_cache_seal(c) == 0);
@@ -333,6 +334,7 @@ static void publish_seen_whole(void)
 {
     if (!has_atomic_store())
         SKIP("mechanism %s has no single-copy-atomic store", seal_write_rare_mechanism());
+    SKIP_UNDER_VALGRIND();
     seal_cache *roots = seal_cache_create("wr-root", sizeof(struct root), 0, SEAL_WRITE_RARE);
     seal_cache *versions = seal_cache_create("wr-versions", sizeof(struct version), 0, 0);
     struct root *root = seal_cache_alloc(roots);
