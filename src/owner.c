@@ -125,6 +125,9 @@ struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, 
     }
     pthread_mutexattr_t attr;
     pthread_mutexattr_init(&attr);
+    /* Critical sections are a few hundred instructions: spin a little
+     * before sleeping. */
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
     pthread_mutex_init(&st->lock, &attr);
     pthread_mutexattr_destroy(&attr);
     return o;
