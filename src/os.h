@@ -31,6 +31,12 @@ void *sl_os_reserve(size_t size, int fd);
 /* Make [addr, addr+size) readable and writable. */
 int sl_os_commit(void *addr, size_t size);
 
+/* Advisory: fault in the pages of a committed range now, in one call, rather
+ * than one page fault per page on first touch (MADV_POPULATE_WRITE, Linux
+ * 5.14+). Errors are ignored (the pages then fault in as usual), so it is
+ * not part of failure injection. */
+void sl_os_prefault(void *addr, size_t size);
+
 /* Make [addr, addr+size) read-only. */
 int sl_os_protect_ro(void *addr, size_t size);
 

@@ -3,9 +3,9 @@
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
  * pwrite and copy_file_range. Capabilities are probed once on a scratch mapping. Every call
- * passes through os_fail_now(), which in test builds lets a test make the
- * Nth call fail with the errno the real call would give; in release builds
- * it compiles to nothing.
+ * but the advisory sl_os_prefault() passes through os_fail_now(), which in
+ * test builds lets a test make the Nth call fail with the errno the real
+ * call would give; in release builds it compiles to nothing.
  */
 #include "os.h"
 
@@ -79,6 +79,13 @@ int sl_os_commit(void *addr, size_t size)
     if (os_fail_now(ENOMEM))
         return -1;
     return mprotect(addr, size, PROT_READ | PROT_WRITE);
+}
+
+void sl_os_prefault(void *addr, size_t size)
+{
+    int saved = errno;
+    (void)madvise(addr, size, MADV_POPULATE_WRITE);
+    errno = saved;
 }
 
 int sl_os_protect_ro(void *addr, size_t size)

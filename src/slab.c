@@ -82,11 +82,19 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
             return u;
         }
     }
+    bool after_full = cur->unit != UINT32_MAX; /* slab_current: the cursor's slab is full */
     struct sl_arena *a;
     struct sl_unit *u = region_take(o, r, 1, &a);
     if (u == NULL)
         return NULL;
-    sl_poison(arena_unit_addr(a, arena_unit_index(a, u)), r->unit);
+    uintptr_t base = arena_unit_addr(a, arena_unit_index(a, u));
+    /* A region that has just filled a slab is likely to fill this one too:
+     * fault its pages in with one call. After a seal, and for the first
+     * slab, pages stay lazy, so a cache or size class holding a few objects
+     * commits only the pages they touch. */
+    if (after_full && r->unit <= SLAB_TARGET)
+        sl_os_prefault((void *)base, r->unit);
+    sl_poison(base, r->unit);
     bit_set(arena_bitmap(a, BM_PARTIAL), arena_unit_index(a, u));
     for (unsigned ai = 0; ai < r->n_arenas; ai++)
         if (r->arenas[ai] == a)

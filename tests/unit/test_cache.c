@@ -1,8 +1,9 @@
 /*
  * test_cache.c - the slab layer through the cache API: allocation, zero
  * fill, alignment, seal semantics (faulting stores, EFAULT from read(2)),
- * slots on sealed pages never reused, reclaim of empty sealed slabs, the
- * mapping count, permanent seals, and argument errors.
+ * slots on sealed pages never reused, reclaim of empty sealed slabs, which
+ * slabs are faulted in at once, the mapping count, permanent seals, and
+ * argument errors.
  */
 #include "check.h"
 #include "sealloc.h"
@@ -182,6 +183,54 @@ static void reclaim_returns_memory(void)
     seal_cache_destroy(c);
 }
 
+/* Resident pages of the 64 KiB slab that starts at p (a slab's first
+ * object), or -1. */
+static int slab_resident_pages(const void *p)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), slab = 64u << 10;
+    unsigned char vec[64];
+    if (p == NULL || (uintptr_t)p % pg != 0 || mincore((void *)p, slab, vec) != 0)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < slab / pg; i++)
+        n += vec[i] & 1;
+    return n;
+}
+
+static bool kernel_populates(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    void *m = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bool ok = m != MAP_FAILED && madvise(m, pg, MADV_POPULATE_WRITE) == 0;
+    if (m != MAP_FAILED)
+        munmap(m, pg);
+    return ok;
+}
+
+/* The first slab, and the first after a seal, commit only the pages their
+ * objects touch; a slab that follows a full one is faulted in whole.
+ * 64-byte objects: 1024 per 64 KiB slab, handed out in address order. */
+static void slabs_after_a_full_one_are_prefaulted(void)
+{
+    if (!kernel_populates())
+        SKIP("kernel without MADV_POPULATE_WRITE");
+    int slab_pages = (int)((64u << 10) / (size_t)sysconf(_SC_PAGESIZE));
+    seal_cache *c = seal_cache_create("prefault", 64, 64, 0);
+    char *first = seal_cache_alloc(c);
+    CHECK(slab_resident_pages(first) == 0);
+    store_byte(first);
+    CHECK(slab_resident_pages(first) == 1);
+    for (int i = 1; i < 1024; i++)
+        CHECK(seal_cache_alloc(c) != NULL);
+    char *second = seal_cache_alloc(c); /* the first slab is full */
+    CHECK(second == first + (64u << 10) && slab_resident_pages(second) == slab_pages);
+    CHECK(seal_cache_seal(c) == 0);
+    char *after_seal = seal_cache_alloc(c); /* on a fresh slab, lazy again */
+    store_byte(after_seal);
+    CHECK(slab_resident_pages(after_seal) == 1);
+    seal_cache_destroy(c);
+}
+
 static void few_mappings_for_many_objects(void)
 {
     int base = map_lines();
@@ -241,6 +290,7 @@ int main(void)
     RUN(sealed_slots_not_reused);
     RUN(free_of_sealed_never_writes);
     RUN(reclaim_returns_memory);
+    RUN(slabs_after_a_full_one_are_prefaulted);
     RUN(few_mappings_for_many_objects);
     RUN(permanent_seal_is_irreversible);
     RUN(null_free_and_destroy);
