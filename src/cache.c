@@ -1,14 +1,15 @@
 /*
  * cache.c - the public cache API: fixed-size objects in one slab region.
  *
- * Argument checks and misuse reports live here; placement is slab.c's job
- * and address space region.c's. Every entry that takes a handle validates
+ * Argument checks and misuse reports live here; the per-thread fast path
+ * is magazine.c's job, placement slab.c's and address space region.c's. Every entry that takes a handle validates
  * it first (owner_validate); every entry that takes an object pointer
  * resolves it through the cache's own arenas, so a pointer of another
  * cache or of the heap is reported, never acted upon.
  */
 #include "sealloc.h"
 
+#include "magazine.h"
 #include "object.h"
 #include "os.h"
 #include "owner.h"
@@ -55,13 +56,7 @@ seal_cache *seal_cache_create(const char *name, size_t size, size_t align, unsig
 
 void *seal_cache_alloc(seal_cache *c)
 {
-    struct sl_owner *o = owner_validate(c, OWNER_CACHE, "seal_cache_alloc");
-    owner_lock(o);
-    void *p = slab_alloc(o, &o->regions[0], &o->st->cur[0], o->obj_size);
-    owner_unlock(o);
-    if (p == NULL)
-        errno = ENOMEM;
-    return p;
+    return mag_alloc(owner_validate(c, OWNER_CACHE, "seal_cache_alloc"));
 }
 
 /* Abort for a pointer that is not in o's arenas, naming its real owner. */
@@ -81,12 +76,10 @@ void seal_cache_free(seal_cache *c, void *obj)
     if (obj == NULL)
         return;
     struct sl_owner *o = owner_validate(c, OWNER_CACHE, "seal_cache_free");
-    owner_lock(o);
     struct sl_arena *a = region_arena_of(&o->regions[0], (uintptr_t)obj);
     if (a == NULL)
         report_foreign(o, "free", obj);
-    slab_free(o, a, (uintptr_t)obj, "free");
-    owner_unlock(o);
+    mag_free(o, a, (uintptr_t)obj);
 }
 
 int seal_cache_seal(seal_cache *c)

@@ -37,6 +37,16 @@ int sl_os_commit(void *addr, size_t size);
  * not part of failure injection. */
 void sl_os_prefault(void *addr, size_t size);
 
+/* Process-wide memory barrier, for lock-free fast paths that order their
+ * loads and stores with compiler barriers only: after sl_os_barrier_all()
+ * returns, every other thread of the process has executed a full memory
+ * barrier (membarrier(2), private expedited). sl_os_barrier_register() must
+ * have returned 0 first; it returns -1 + errno where the kernel has no
+ * membarrier (callers then fence on their fast paths instead). Neither is
+ * part of failure injection: they change no memory. */
+int sl_os_barrier_register(void);
+void sl_os_barrier_all(void);
+
 /* Make [addr, addr+size) read-only. */
 int sl_os_protect_ro(void *addr, size_t size);
 

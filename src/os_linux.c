@@ -2,15 +2,17 @@
  * os_linux.c - the os.h contract on Linux.
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
- * pwrite and copy_file_range. Capabilities are probed once on a scratch mapping. Every call
- * but the advisory sl_os_prefault() passes through os_fail_now(), which in
- * test builds lets a test make the Nth call fail with the errno the real
- * call would give; in release builds it compiles to nothing.
+ * pwrite, copy_file_range and membarrier. Capabilities are probed once on a
+ * scratch mapping. Every call but the advisory sl_os_prefault() and the
+ * barriers passes through os_fail_now(), which in test builds lets a test
+ * make the Nth call fail with the errno the real call would give; in
+ * release builds it compiles to nothing.
  */
 #include "os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -85,6 +87,26 @@ void sl_os_prefault(void *addr, size_t size)
 {
     int saved = errno;
     (void)madvise(addr, size, MADV_POPULATE_WRITE);
+    errno = saved;
+}
+
+int sl_os_barrier_register(void)
+{
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0)
+        return -1;
+    if (!(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+}
+
+void sl_os_barrier_all(void)
+{
+    /* Cannot fail once registered (the kernel checks only the command). */
+    int saved = errno;
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     errno = saved;
 }
 

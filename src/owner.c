@@ -13,6 +13,7 @@
 #include "owner.h"
 
 #include "guard.h"
+#include "magazine.h"
 #include "os.h"
 #include "registry.h"
 #include "sealloc.h"
@@ -212,10 +213,14 @@ void owner_protect(struct sl_owner *o)
 void owner_lock(struct sl_owner *o) { pthread_mutex_lock(&o->st->lock); }
 void owner_unlock(struct sl_owner *o) { pthread_mutex_unlock(&o->st->lock); }
 
+void owner_list_lock(void) { pthread_mutex_lock(&owners_lock); }
+void owner_list_unlock(void) { pthread_mutex_unlock(&owners_lock); }
+
 int owner_seal(struct sl_owner *o)
 {
     int rc = 0, err = 0;
     owner_lock(o);
+    mag_quiesce(o);
     for (unsigned i = 0; i < o->n_regions; i++) {
         if (region_seal(o, &o->regions[i]) != 0)
             rc = -1, err = errno;
@@ -239,6 +244,7 @@ void owner_destroy(struct sl_owner *o)
             break;
         }
     owner_lock(o);
+    mag_detach_all(o);
     size_t pinned = 0;
     for (unsigned i = 0; i < o->n_regions; i++)
         pinned += region_destroy(o, &o->regions[i]);
@@ -287,6 +293,7 @@ static void fork_prepare(void)
     bool shared = false;
     for (size_t i = 0; i < n_owners; i++) {
         owner_lock(owners[i]);
+        mag_quiesce(owners[i]); /* no fast path is half done in the child */
         shared |= owners[i]->memfd_backed;
     }
     registry_lock_for_fork();
@@ -326,6 +333,7 @@ static void fork_child(void)
 {
     sl_os_fork_child();
     registry_child_after_fork();
+    mag_fork_child();
     for (size_t i = n_owners; i-- > 0;) {
         if (owners[i]->memfd_backed)
             fork_child_privatize(owners[i]);

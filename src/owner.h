@@ -17,7 +17,8 @@
  * counters). Everything in it that is acted upon is validated first.
  *
  * Lock order: the owners-list lock, then an owner's lock, then the registry
- * lock. Write-rare, require, owns and seal_is_sealed take no owner lock.
+ * lock. Write-rare, require, owns and seal_is_sealed take no owner lock,
+ * nor do a cache's alloc and free when the thread's magazine serves them.
  *
  * Destroyed descriptors stay mapped (magic OWNER_DEAD, name kept) in a
  * quarantine of recent ones, so a use after destroy aborts with a message
@@ -43,9 +44,14 @@ struct sl_cursor {   /* the slab a region allocates from next */
     uint32_t unit;   /* UINT32_MAX: none */
 };
 
+struct sl_mag;
+
 struct sl_owner_state {
     pthread_mutex_t lock;
     uint64_t seals;          /* seals that succeeded */
+    uint32_t mag_epoch;      /* bumped when a seal, destroy or fork empties
+                              * the magazines (magazine.h) */
+    struct sl_mag *mags;     /* the threads' magazines of this cache */
     struct sl_cursor cur[]; /* one per region */
 };
 
@@ -100,6 +106,11 @@ void owner_fatal(const struct sl_owner *o, const char *call, const char *fmt, ..
 
 /* Seal every region of o under its lock. 0 or -1 + errno. */
 int owner_seal(struct sl_owner *o);
+
+/* The owners-list lock, for magazine.c: a thread retiring a magazine takes
+ * it before the owner's lock, so the owner cannot be destroyed meanwhile. */
+void owner_list_lock(void);
+void owner_list_unlock(void);
 
 /* Call fn for every live owner with the owners-list lock held. */
 void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx);

@@ -128,16 +128,10 @@ fail_meta:
     return NULL;
 }
 
-static uint32_t head_index(const struct sl_arena *a, uint32_t idx)
-{
-    const struct sl_unit *u = arena_unit(a, idx);
-    return u->span != 0 ? idx : u->head;
-}
-
 /* True if unit idx (below the high-water mark) is verifiably FREE. */
 static bool unit_is_free(const struct sl_arena *a, uint32_t idx, const char *call)
 {
-    uint32_t h = head_index(a, idx);
+    uint32_t h = arena_head_index(a, idx);
     if (h > idx)
         owner_fatal(a->owner, call, "corrupted metadata: unit %u of arena %u", idx, a->id);
     const struct sl_unit *u = arena_unit(a, h);
@@ -334,34 +328,6 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u, co
 }
 
 /* ---- lookups ------------------------------------------------------------- */
-
-SL_RACY_READER struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr)
-{
-    unsigned n = __atomic_load_n(&r->n_arenas, __ATOMIC_ACQUIRE);
-    for (unsigned i = 0; i < n && i < SL_MAX_ARENAS; i++) {
-        struct sl_arena *a = r->arenas[i];
-        if (addr - a->base < a->size)
-            return a;
-    }
-    return NULL;
-}
-
-SL_RACY_READER struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr,
-                                            uint32_t *head_idx)
-{
-    uint32_t idx = (uint32_t)((addr - a->base) >> a->unit_shift);
-    uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);
-    if (idx >= hwm || hwm > a->n_units)
-        return NULL;
-    uint32_t h = head_index(a, idx);
-    if (h > idx)
-        return NULL;
-    struct sl_unit *u = arena_unit(a, h);
-    if (u->span == 0 || h + u->span <= idx || u->state == UNIT_FREE)
-        return NULL;
-    *head_idx = h;
-    return u;
-}
 
 void region_for_each_span(const struct sl_region *r,
                           void (*fn)(const struct sl_arena *, const struct sl_unit *, void *),

@@ -48,6 +48,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sanitize.h"
+
 #define SL_MAX_ARENAS 16
 
 enum sl_unit_state { UNIT_FREE = 0, UNIT_OPEN = 1, UNIT_SEALED = 2, UNIT_PINNED = 3 };
@@ -59,14 +61,17 @@ struct sl_unit {
     uint8_t msealed; /* the span was mseal'd (cannot be discarded) */
     uint8_t inherited; /* fork child: mseal'd before the fork, so it still
                         * maps the parent's memfd (write-rare refuses it) */
-    uint8_t pad;
-    uint32_t live;  /* live objects in the span */
+    uint8_t claimed; /* slab: an allocation cursor's current slab (others
+                      * adopt it only when it is not) */
+    uint32_t live;  /* live objects in the span (slab: slots taken, held
+                     * by the program or cached in a thread's magazine) */
     uint32_t bump;  /* slab: slots never handed out so far */
     uint32_t pad2;
     uint64_t size;  /* large allocation: bytes requested */
     uint64_t nonfull[2]; /* slab: bit w set if bitmap word w (below bump) has a free slot */
     uint64_t check; /* sl_mac over the fields above that matter */
-    uint64_t bits[]; /* slab: live bitmap, then optional per-slot sizes */
+    uint64_t bits[]; /* slab: taken bitmap, per-slot states (slab.h), then
+                      * optional per-slot sizes */
 };
 
 struct sl_owner;
@@ -180,12 +185,6 @@ int region_seal(struct sl_owner *o, struct sl_region *r);
 int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
                    const char *call);
 
-/* The arena of r containing addr, or NULL. Lock-free. */
-struct sl_arena *region_arena_of(const struct sl_region *r, uintptr_t addr);
-
-/* The head record of the span containing addr in a (its index in *idx),
- * or NULL if addr is in a FREE unit or a corrupted tail. Lock-free. */
-struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr, uint32_t *idx);
 
 /* n / d for n, d < 2^32, with inv = UINT64_MAX / d + 1 (exact: Lemire,
  * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
@@ -193,6 +192,46 @@ static inline uint32_t div_by(uint64_t n, uint64_t inv)
 {
     /* inv 0 is 2^64 wrapped around: the divisor 1. */
     return inv == 0 ? (uint32_t)n : (uint32_t)(((unsigned __int128)inv * n) >> 64);
+}
+
+/* The arena of r containing addr, or NULL. Lock-free (inline: every free
+ * and allocation of the fast path resolves its slot through these). */
+SL_RACY_READER static inline struct sl_arena *region_arena_of(const struct sl_region *r,
+                                                             uintptr_t addr)
+{
+    unsigned n = __atomic_load_n(&r->n_arenas, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n && i < SL_MAX_ARENAS; i++) {
+        struct sl_arena *a = r->arenas[i];
+        if (addr - a->base < a->size)
+            return a;
+    }
+    return NULL;
+}
+
+/* The head unit of the span that unit idx belongs to (as its record says). */
+SL_RACY_READER static inline uint32_t arena_head_index(const struct sl_arena *a, uint32_t idx)
+{
+    const struct sl_unit *u = arena_unit(a, idx);
+    return u->span != 0 ? idx : u->head;
+}
+
+/* The head record of the span containing addr in a (its index in *idx),
+ * or NULL if addr is in a FREE unit or a corrupted tail. Lock-free. */
+SL_RACY_READER static inline struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr,
+                                                          uint32_t *head_idx)
+{
+    uint32_t idx = (uint32_t)((addr - a->base) >> a->unit_shift);
+    uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);
+    if (idx >= hwm || hwm > a->n_units)
+        return NULL;
+    uint32_t h = arena_head_index(a, idx);
+    if (h > idx)
+        return NULL;
+    struct sl_unit *u = arena_unit(a, h);
+    if (u->span == 0 || h + u->span <= idx || u->state == UNIT_FREE)
+        return NULL;
+    *head_idx = h;
+    return u;
 }
 
 /* Unmap everything of r that may be unmapped; pinned spans stay. Returns

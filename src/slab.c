@@ -26,9 +26,29 @@ static size_t pow2_at_least(size_t n)
     return p;
 }
 
+static uint32_t bitmap_words(const struct sl_region *r) { return (r->slots + 63) / 64; }
+
+/* Per-slot states (slab.h), one byte each, after the taken bitmap. */
+enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_CACHED = 2 };
+
+static uint8_t *slot_states(const struct sl_region *r, const struct sl_unit *u)
+{
+    return (uint8_t *)(uintptr_t)(u->bits + bitmap_words(r));
+}
+
 static uint16_t *slot_sizes(const struct sl_region *r, const struct sl_unit *u)
 {
-    return (uint16_t *)(uintptr_t)(u->bits + (r->slots + 63) / 64);
+    return (uint16_t *)(uintptr_t)(u->bits + bitmap_words(r) + (r->slots + 7) / 8);
+}
+
+static uint8_t state_get(const uint8_t *st, uint32_t i)
+{
+    return __atomic_load_n(&st[i], __ATOMIC_RELAXED);
+}
+
+static void state_set(uint8_t *st, uint32_t i, uint8_t v)
+{
+    __atomic_store_n(&st[i], v, __ATOMIC_RELAXED);
 }
 
 int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool sizes)
@@ -57,12 +77,33 @@ int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool siz
     r->slots = (uint32_t)slots;
     r->obj_size = (uint32_t)obj_size;
     r->sizes = sizes;
-    r->rec_size = round_up(sizeof(struct sl_unit) + (slots + 63) / 64 * 8 + (sizes ? slots * 2 : 0), 8);
+    /* Whole cache lines: threads allocating from neighbouring slabs
+     * update their records without sharing a line. */
+    r->rec_size = round_up(sizeof(struct sl_unit) + (slots + 63) / 64 * 8 + round_up(slots, 8) +
+                               (sizes ? slots * 2 : 0), 64);
     r->first_arena = unit * 1024 < (64u << 20) ? unit * 1024 : (64u << 20);
     return 0;
 }
 
-/* Make an OPEN slab with a free slot current: a partial one, or a new one. */
+void slab_drop_cursor(struct sl_region *r, struct sl_cursor *cur)
+{
+    if (cur->unit != UINT32_MAX && cur->arena < r->n_arenas &&
+        cur->unit < r->arenas[cur->arena]->n_units)
+        arena_unit(r->arenas[cur->arena], cur->unit)->claimed = 0;
+    cur->unit = UINT32_MAX;
+}
+
+/* Make u (unit idx of arena ai) the cursor's slab, claimed by it. */
+static void cursor_claim(struct sl_region *r, struct sl_cursor *cur, unsigned ai, uint32_t idx,
+                         struct sl_unit *u)
+{
+    slab_drop_cursor(r, cur);
+    u->claimed = 1;
+    *cur = (struct sl_cursor){ai, idx};
+}
+
+/* Make an OPEN slab with a free slot current: a partial one that no other
+ * cursor allocates from, or a new one. */
 static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
                                   struct sl_arena **out)
 {
@@ -70,16 +111,18 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
         struct sl_arena *a = r->arenas[ai];
         const uint64_t *pb = arena_bitmap(a, BM_PARTIAL);
         for (uint32_t w = 0; w < a->st->words; w++) {
-            if (pb[w] == 0)
-                continue;
-            uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(pb[w]);
-            struct sl_unit *u = idx < a->n_units ? arena_unit(a, idx) : NULL;
-            if (u == NULL || u->state != UNIT_OPEN || u->live >= r->slots)
-                owner_fatal(o, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
-            region_check(a, u, "alloc");
-            *cur = (struct sl_cursor){ai, idx};
-            *out = a;
-            return u;
+            for (uint64_t bits = pb[w]; bits != 0; bits &= bits - 1) {
+                uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
+                struct sl_unit *u = idx < a->n_units ? arena_unit(a, idx) : NULL;
+                if (u == NULL || u->state != UNIT_OPEN || u->live >= r->slots)
+                    owner_fatal(o, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
+                if (u->claimed)
+                    continue;
+                region_check(a, u, "alloc");
+                cursor_claim(r, cur, ai, idx, u);
+                *out = a;
+                return u;
+            }
         }
     }
     bool after_full = cur->unit != UINT32_MAX; /* slab_current: the cursor's slab is full */
@@ -98,7 +141,7 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
     bit_set(arena_bitmap(a, BM_PARTIAL), arena_unit_index(a, u));
     for (unsigned ai = 0; ai < r->n_arenas; ai++)
         if (r->arenas[ai] == a)
-            *cur = (struct sl_cursor){ai, arena_unit_index(a, u)};
+            cursor_claim(r, cur, ai, arena_unit_index(a, u), u);
     *out = a;
     return u;
 }
@@ -155,59 +198,183 @@ static struct sl_unit *slab_current(struct sl_owner *o, struct sl_region *r, str
     return slab_adopt(o, r, cur, out);
 }
 
-void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
+/* Take a free slot from the cursor's slab (adopting one if needed);
+ * NULL + nothing changed when there is no memory. */
+static uintptr_t take_slot(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
+                           size_t asked, uint8_t state)
 {
     struct sl_arena *a;
     struct sl_unit *u = slab_current(o, r, cur, &a);
     if (u == NULL)
-        return NULL;
+        return 0;
     uint32_t slot = find_free_slot(r, u);
     if (slot == UINT32_MAX || bit_get(u->bits, slot))
         owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
                     cur->unit, a->id);
     bit_set(u->bits, slot);
+    state_set(slot_states(r, u), slot, state);
     if (r->sizes)
         slot_sizes(r, u)[slot] = (uint16_t)asked;
     uint32_t idx = cur->unit;
     if (++u->live == r->slots)
         bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
-    uintptr_t p = arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride;
-    sl_unpoison(p, asked);
+    return arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride;
+}
+
+void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
+{
+    uintptr_t p = take_slot(o, r, cur, asked, SLOT_LIVE);
+    if (p != 0)
+        sl_unpoison(p, asked);
     return (void *)p;
 }
 
-void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+/* The slot that starts at p in arena a: its slab's record, the slab's
+ * index and the slot's. Aborts when p is not the start of a slot of a
+ * slab in use. Lock-free. */
+static struct sl_unit *slot_of(struct sl_owner *o, const struct sl_arena *a, uintptr_t p,
+                               const char *call, uint32_t *idx, uint32_t *slot)
 {
     const struct sl_region *r = a->region;
-    uint32_t idx;
-    struct sl_unit *u = arena_span_of(a, p, &idx);
+    struct sl_unit *u = arena_span_of(a, p, idx);
     if (u == NULL)
         owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
-    /* The state decides whether the slot is zeroed (open) or only counted
-     * (sealed), and a sealed slab's count when its pages go back: verify. */
-    region_check(a, u, call);
-    uintptr_t off = p - arena_unit_addr(a, idx);
-    uint32_t slot = div_by(off, r->stride_inv);
-    if (off != (uintptr_t)slot * r->stride || slot >= r->slots)
+    uintptr_t off = p - arena_unit_addr(a, *idx);
+    *slot = div_by(off, r->stride_inv);
+    if (off != (uintptr_t)*slot * r->stride || *slot >= r->slots)
         owner_fatal(o, call, "%p is not the start of an object (interior pointer)", (void *)p);
-    if (!bit_get(u->bits, slot))
+    return u;
+}
+
+uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
+                      uintptr_t *out, uint32_t n)
+{
+    uint32_t got = 0;
+    while (got < n) {
+        if (got > 0 && arena_unit(r->arenas[cur->arena], cur->unit)->live == r->slots)
+            break; /* the slab is full: the next refill adopts another */
+        uintptr_t p = take_slot(o, r, cur, r->obj_size, SLOT_CACHED);
+        if (p == 0)
+            break;
+        out[got++] = p;
+    }
+    if (got == 0)
+        errno = ENOMEM;
+    return got;
+}
+
+SL_RACY_READER static bool open_bit(const struct sl_arena *a, uint32_t idx)
+{
+    const uint64_t *open = arena_bitmap(a, BM_OPEN);
+    return (open[idx / 64] >> (idx % 64)) & 1; /* read here, where TSan is told it races */
+}
+
+/* Whether slab u (unit idx of a) is OPEN, for the lock-free paths. They
+ * cannot afford its check value on every call; its state is cross-checked
+ * with the arena's open bitmap instead, so forging one of them aborts. (A
+ * forgery of both that claims a sealed slab is open only makes the zeroing
+ * store fault: the page tables still protect the page.) Only the seal
+ * changes them, and the busy protocol keeps a seal out meanwhile. */
+static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const struct sl_unit *u,
+                         uint32_t idx, const char *call)
+{
+    bool open = __atomic_load_n(&u->state, __ATOMIC_RELAXED) == UNIT_OPEN;
+    if (open != open_bit(a, idx))
+        owner_fatal(o, call, "corrupted metadata: slab record %u of arena %u", idx, a->id);
+    return open;
+}
+
+bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+{
+    const struct sl_region *r = a->region;
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    if (!slab_is_open(o, a, u, idx, call))
+        return false;
+    /* The one read-modify-write of the fast path: of two racing frees of
+     * one object, exactly one finds it live. */
+    if (__atomic_exchange_n(&slot_states(r, u)[slot], SLOT_CACHED, __ATOMIC_RELAXED) != SLOT_LIVE)
         owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
+    sl_unpoison(p, r->stride);
+    memset((void *)p, 0, r->stride);
+    sl_poison(p, r->stride);
+    return true;
+}
+
+void *slab_unstash(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+{
+    const struct sl_arena *a = region_arena_of(r, p);
+    if (a == NULL)
+        owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p", (void *)p);
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, "alloc", &idx, &slot);
+    /* Only this thread's magazine holds a cached slot (a free that races
+     * for it finds it cached and aborts): a plain store makes it live. */
+    uint8_t *st = slot_states(r, u);
+    if (!slab_is_open(o, a, u, idx, "alloc") || state_get(st, slot) != SLOT_CACHED)
+        owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p, not a cached slot",
+                    (void *)p);
+    state_set(st, slot, SLOT_LIVE);
+    sl_unpoison(p, r->obj_size);
+    return (void *)p;
+}
+
+/* Slot `slot` of u (unit idx of a), taken, leaves the taken bitmap. */
+static void release_slot(struct sl_owner *o, const struct sl_arena *a, struct sl_unit *u,
+                         uint32_t idx, uint32_t slot, const char *call)
+{
     if (u->live == 0)
         owner_fatal(o, call, "corrupted metadata: slab %u of arena %u counts no live object",
                     idx, a->id);
     bit_clear(u->bits, slot);
+    state_set(slot_states(a->region, u), slot, SLOT_FREE);
     u->live--;
-    if (u->state == UNIT_OPEN) {
-        sl_unpoison(p, r->stride);
-        memset((void *)p, 0, r->stride);
-        sl_poison(p, r->stride);
-        if (r->sizes)
-            slot_sizes(r, u)[slot] = 0;
-        u->nonfull[slot / 4096] |= 1ull << (slot / 64 % 64);
-        bit_set(arena_bitmap(a, BM_PARTIAL), idx);
+}
+
+void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+{
+    static const char call[] = "free";
+    struct sl_arena *a = region_arena_of(r, p);
+    if (a == NULL)
+        owner_fatal(o, call, "corrupted metadata: magazine holds %p", (void *)p);
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    region_check(a, u, call);
+    if (u->state != UNIT_OPEN || !bit_get(u->bits, slot) ||
+        state_get(slot_states(r, u), slot) != SLOT_CACHED)
+        owner_fatal(o, call, "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
+    release_slot(o, a, u, idx, slot, call);
+    if (r->sizes)
+        slot_sizes(r, u)[slot] = 0;
+    u->nonfull[slot / 4096] |= 1ull << (slot / 64 % 64);
+    bit_set(arena_bitmap(a, BM_PARTIAL), idx);
+}
+
+uint32_t slab_cached_count(const struct sl_region *r, const struct sl_unit *u)
+{
+    const uint8_t *st = slot_states(r, u);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->slots; i++)
+        n += state_get(st, i) == SLOT_CACHED;
+    return n;
+}
+
+void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+{
+    /* An OPEN slab: the slot is zeroed and goes back through the cached
+     * state, so a free races correctly with lock-free ones. */
+    if (slab_stash(o, a, p, call)) {
+        slab_unreserve(o, a->region, p);
         return;
     }
-    /* A sealed slab: count the free out of band; give it back when empty. */
+    /* A sealed slab: count the free out of band; give it back when empty.
+     * The state and count decide what happens to its pages: verify. */
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    region_check(a, u, call);
+    if (!bit_get(u->bits, slot) || state_get(slot_states(a->region, u), slot) != SLOT_LIVE)
+        owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
+    release_slot(o, a, u, idx, slot, call);
     region_stamp(a, u);
     if (u->live == 0)
         region_reclaim(o, a, u, call);
@@ -229,7 +396,7 @@ SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct s
         .start = arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride,
         .size = r->sizes ? slot_sizes(r, u)[slot] : r->obj_size,
         .index = (uint64_t)idx * r->slots + slot,
-        .live = bit_get(u->bits, slot),
+        .live = slot_states(r, u)[slot] == SLOT_LIVE,
         .sealed = u->state == UNIT_SEALED || u->state == UNIT_PINNED,
     };
     return true;
@@ -238,9 +405,8 @@ SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct s
 void slab_resize(const struct sl_arena *a, uintptr_t p, size_t asked)
 {
     const struct sl_region *r = a->region;
-    uint32_t idx;
-    const struct sl_unit *u = arena_span_of(a, p, &idx);
-    uint32_t slot = div_by(p - arena_unit_addr(a, idx), r->stride_inv);
+    uint32_t idx, slot;
+    const struct sl_unit *u = slot_of(a->owner, a, p, "realloc", &idx, &slot);
     slot_sizes(r, u)[slot] = (uint16_t)asked;
     sl_unpoison(p, asked);
     sl_poison(p + asked, r->stride - asked);
@@ -251,5 +417,5 @@ void slab_after_seal(struct sl_region *r, struct sl_cursor *cur)
     if (cur->unit == UINT32_MAX || cur->arena >= r->n_arenas)
         return;
     if (arena_unit(r->arenas[cur->arena], cur->unit)->state != UNIT_OPEN)
-        cur->unit = UINT32_MAX;
+        slab_drop_cursor(r, cur);
 }

@@ -10,6 +10,7 @@
 #include "sealloc.h"
 
 #include "owner.h"
+#include "slab.h"
 #include "writerare.h"
 
 #include <stdlib.h>
@@ -24,7 +25,8 @@ static void count_span(const struct sl_arena *a, const struct sl_unit *u, void *
     struct tally *t = ctx;
     size_t bytes = (size_t)u->span * a->unit;
     t->spans++;
-    t->live += u->live;
+    /* Slots cached in a thread's magazine are free to the program. */
+    t->live += u->live - (a->region->slots != 0 ? slab_cached_count(a->region, u) : 0);
     if (u->state == UNIT_OPEN || u->state == UNIT_SEALED)
         t->committed += bytes;
     if (u->state == UNIT_SEALED) {

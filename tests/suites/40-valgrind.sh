@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "SKIP valgrind: not installed"; exit 0; }
 build_variant plain
 rc=0
-for name in test_cache test_pool test_misuse test_writerare test_registry; do
+for name in test_cache test_magazine test_pool test_misuse test_writerare test_registry; do
     run_unit valgrind "build/plain/tests/$name" timeout 600 valgrind -q --trace-children=yes --error-exitcode=99 \
         --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes || rc=1
 done

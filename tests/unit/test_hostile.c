@@ -91,7 +91,7 @@ static void open_bitmap_gains_a_bit_then_seal(void *arg)
     (void)arg;
     seal_cache *c = seal_cache_create("victim", 64, 0, 0);
     void *p = seal_cache_alloc(c);
-    bit_set(record_of(c, 0, p, NULL)->bits, 5);
+    bit_set(record_of(c, 0, p, NULL)->bits, 500); /* far from the slots reserved for p's thread */
     seal_cache_seal(c);
 }
 
@@ -137,11 +137,11 @@ static void forged_size_widens_write_rare(void *arg)
         abort();
     size_t gap = (size_t)(second - first);
     struct sl_unit *u = record_of(p, large ? 40 : 0, first, NULL);
+    uint32_t slots = ((struct sl_owner *)p)->regions[0].slots;
     if (large)
         u->size = gap + 16;
-    else
-        ((uint16_t *)(u->bits + (((struct sl_owner *)p)->regions[0].slots + 63) / 64))[0] =
-            (uint16_t)(gap + 16); /* slot 0's size, after the live bitmap */
+    else /* slot 0's size, after the taken bitmap and the slot states */
+        ((uint16_t *)(u->bits + (slots + 63) / 64 + (slots + 7) / 8))[0] = (uint16_t)(gap + 16);
     unsigned char evil[32];
     memset(evil, 0xee, sizeof evil);
     int rc = seal_write(first + gap - 16, evil, sizeof evil);

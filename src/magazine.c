@@ -1,0 +1,351 @@
+/*
+ * magazine.c - per-thread magazines of cache slots (see magazine.h).
+ *
+ * Invariants:
+ *  - a magazine's slots, count and cursor are touched by its thread inside
+ *    a busy section whose epoch check passed, or by anyone holding its
+ *    cache's lock while the thread is outside such a section (its epoch is
+ *    then stale, so it cannot enter one until it has taken the lock);
+ *  - m->owner changes only with the owners-list lock and the cache's lock
+ *    held (bind, retire, destroy), or in a fork child;
+ *  - a magazine whose epoch is stale holds no slot.
+ */
+#include "magazine.h"
+
+#include "os.h"
+#include "slab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#define MAG_REFILL 16         /* slots taken from the slab at a refill */
+#define MAG_WAYS 8            /* caches a thread uses at once without eviction */
+
+struct sl_mag_block {
+    struct sl_mag mag[MAG_WAYS];
+    struct sl_mag_block *next, *prev; /* every thread's block */
+    unsigned evict_next;
+    size_t map_size;
+};
+
+static __thread struct sl_mag_block *tl_block __attribute__((tls_model("initial-exec")));
+static struct sl_mag_block *blocks; /* owners-list lock */
+static pthread_once_t mag_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static bool have_key;
+static bool asymmetric; /* membarrier registered: fast paths need no fence */
+
+static void block_exit(void *arg);
+
+static void mag_init(void)
+{
+    asymmetric = sl_os_barrier_register() == 0;
+    have_key = pthread_key_create(&exit_key, block_exit) == 0;
+}
+
+/* ---- the busy protocol --------------------------------------------------- */
+
+/* Busy flag store, then the epoch load (mag_current): mag_quiesce stores
+ * the epoch, then loads the flags. One side must see the other's store:
+ * with membarrier the quiescer's barrier orders both sides and the fast
+ * path needs none (only the compiler must keep the order); without it both
+ * sides use sequentially consistent accesses. */
+static inline void mag_enter(struct sl_mag *m)
+{
+    if (asymmetric) {
+        atomic_store_explicit(&m->busy, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_store_explicit(&m->busy, 1, memory_order_seq_cst);
+    }
+}
+
+static inline void mag_leave(struct sl_mag *m)
+{
+    atomic_store_explicit(&m->busy, 0, memory_order_release);
+}
+
+static inline bool mag_current(const struct sl_mag *m, const struct sl_owner *o)
+{
+    return m->epoch == __atomic_load_n(&o->st->mag_epoch, __ATOMIC_SEQ_CST);
+}
+
+static bool mag_is_mine(const struct sl_mag *m)
+{
+    const struct sl_mag_block *b = tl_block;
+    return b != NULL && m >= b->mag && m < b->mag + MAG_WAYS;
+}
+
+/* ---- binding magazines to caches ------------------------------------------ */
+
+static inline struct sl_mag *mag_of(const struct sl_owner *o)
+{
+    struct sl_mag_block *b = tl_block;
+    if (b != NULL)
+        for (unsigned i = 0; i < MAG_WAYS; i++)
+            if (atomic_load_explicit(&b->mag[i].owner, memory_order_relaxed) == o)
+                return &b->mag[i];
+    return NULL;
+}
+
+/* With o's lock held and m not busy: give m's slots back, unlink it. */
+static void mag_drain(struct sl_owner *o, struct sl_mag *m)
+{
+    struct sl_region *r = &o->regions[0];
+    if (m->n > MAG_CAP)
+        owner_fatal(o, "free", "corrupted metadata: magazine count %u", m->n);
+    for (uint32_t i = 0; i < m->n; i++)
+        slab_unreserve(o, r, m->slot[i]);
+    m->n = 0;
+    slab_drop_cursor(r, &m->cur);
+}
+
+static void mag_unbind(struct sl_owner *o, struct sl_mag *m)
+{
+    mag_drain(o, m);
+    if (m->prev != NULL)
+        m->prev->next = m->next;
+    else
+        o->st->mags = m->next;
+    if (m->next != NULL)
+        m->next->prev = m->prev;
+    m->next = m->prev = NULL;
+    atomic_store_explicit(&m->owner, NULL, memory_order_relaxed);
+}
+
+/* Called by m's own thread, holding no lock. */
+static void mag_retire(struct sl_mag *m)
+{
+    owner_list_lock();
+    struct sl_owner *o = atomic_load_explicit(&m->owner, memory_order_relaxed);
+    if (o != NULL) {
+        owner_lock(o);
+        mag_unbind(o, m);
+        owner_unlock(o);
+    }
+    owner_list_unlock();
+}
+
+static struct sl_mag_block *block_new(void)
+{
+    pthread_once(&mag_once, mag_init);
+    size_t pg = sl_os_page_size();
+    size_t used = (sizeof(struct sl_mag_block) + pg - 1) / pg * pg;
+    struct sl_mag_block *b = sl_os_reserve(used + pg, -1); /* + a guard page */
+    if (b == NULL)
+        return NULL;
+    if (sl_os_commit(b, used) != 0) {
+        sl_os_release(b, used + pg);
+        return NULL;
+    }
+    for (unsigned i = 0; i < MAG_WAYS; i++)
+        b->mag[i].cur.unit = UINT32_MAX;
+    b->map_size = used + pg;
+    owner_list_lock();
+    b->next = blocks;
+    if (blocks != NULL)
+        blocks->prev = b;
+    blocks = b;
+    owner_list_unlock();
+    tl_block = b;
+    if (have_key)
+        pthread_setspecific(exit_key, b);
+    return b;
+}
+
+/* Unlist and unmap a block whose magazines are all unbound. */
+static void block_free(struct sl_mag_block *b)
+{
+    if (b->prev != NULL)
+        b->prev->next = b->next;
+    else
+        blocks = b->next;
+    if (b->next != NULL)
+        b->next->prev = b->prev;
+    sl_os_release(b, b->map_size);
+}
+
+/* Thread exit: give every slot back, then unmap the block. */
+static void block_exit(void *arg)
+{
+    struct sl_mag_block *b = arg;
+    for (unsigned i = 0; i < MAG_WAYS; i++)
+        mag_retire(&b->mag[i]);
+    tl_block = NULL;
+    owner_list_lock();
+    block_free(b);
+    owner_list_unlock();
+}
+
+/* A magazine of this thread for o, evicting another cache's if every one
+ * is bound; NULL when no block can be mapped (the caller uses the lock). */
+static struct sl_mag *mag_bind(struct sl_owner *o)
+{
+    struct sl_mag_block *b = tl_block;
+    if (b == NULL && (b = block_new()) == NULL)
+        return NULL;
+    struct sl_mag *m = NULL;
+    for (unsigned i = 0; i < MAG_WAYS && m == NULL; i++)
+        if (atomic_load_explicit(&b->mag[i].owner, memory_order_relaxed) == NULL)
+            m = &b->mag[i];
+    if (m == NULL) {
+        m = &b->mag[b->evict_next++ % MAG_WAYS];
+        mag_retire(m);
+    }
+    owner_list_lock();
+    owner_lock(o);
+    m->epoch = o->st->mag_epoch;
+    m->n = 0;
+    m->next = o->st->mags;
+    m->prev = NULL;
+    if (m->next != NULL)
+        m->next->prev = m;
+    o->st->mags = m;
+    atomic_store_explicit(&m->owner, o, memory_order_relaxed);
+    owner_unlock(o);
+    owner_list_unlock();
+    return m;
+}
+
+/* ---- allocation and free ------------------------------------------------- */
+
+/* With o's lock held: a magazine just entered the slow path. */
+static void mag_refresh(struct sl_owner *o, struct sl_mag *m)
+{
+    if (m->n > MAG_CAP)
+        owner_fatal(o, "alloc", "corrupted metadata: magazine count %u", m->n);
+    m->epoch = o->st->mag_epoch;
+}
+
+/* Fill an empty magazine from the thread's slab, stacked so that slots
+ * are handed out in address order. */
+static uint32_t mag_refill(struct sl_owner *o, struct sl_mag *m)
+{
+    uint32_t n = slab_reserve(o, &o->regions[0], &m->cur, m->slot, MAG_REFILL);
+    for (uint32_t i = 0; i < n / 2; i++) {
+        uintptr_t low = m->slot[i];
+        m->slot[i] = m->slot[n - 1 - i];
+        m->slot[n - 1 - i] = low;
+    }
+    return n;
+}
+
+static void *mag_alloc_slow(struct sl_owner *o, struct sl_mag *m)
+{
+    struct sl_region *r = &o->regions[0];
+    if (m == NULL)
+        m = mag_bind(o);
+    void *p = NULL;
+    owner_lock(o);
+    if (m == NULL) {
+        p = slab_alloc(o, r, &o->st->cur[0], o->obj_size);
+    } else {
+        mag_refresh(o, m);
+        if (m->n == 0)
+            m->n = mag_refill(o, m);
+        if (m->n > 0)
+            p = slab_unstash(o, r, m->slot[--m->n]);
+    }
+    owner_unlock(o);
+    if (p == NULL)
+        errno = ENOMEM;
+    return p;
+}
+
+void *mag_alloc(struct sl_owner *o)
+{
+    struct sl_mag *m = mag_of(o);
+    if (m != NULL) {
+        mag_enter(m);
+        uint32_t n = mag_current(m, o) ? m->n : 0; /* no read of n before the epoch check */
+        if (n - 1 < MAG_CAP) {
+            m->n = n - 1;
+            void *p = slab_unstash(o, &o->regions[0], m->slot[n - 1]);
+            mag_leave(m);
+            return p;
+        }
+        mag_leave(m);
+    }
+    return mag_alloc_slow(o, m);
+}
+
+static void mag_free_slow(struct sl_owner *o, struct sl_arena *a, uintptr_t p, struct sl_mag *m)
+{
+    if (m == NULL)
+        m = mag_bind(o);
+    owner_lock(o);
+    if (m != NULL) {
+        mag_refresh(o, m);
+        if (m->n == MAG_CAP) { /* give back the older half */
+            for (uint32_t i = 0; i < MAG_CAP / 2; i++)
+                slab_unreserve(o, &o->regions[0], m->slot[i]);
+            memmove(m->slot, m->slot + MAG_CAP / 2, MAG_CAP / 2 * sizeof m->slot[0]);
+            m->n = MAG_CAP / 2;
+        }
+    }
+    if (m != NULL && slab_stash(o, a, p, "free"))
+        m->slot[m->n++] = p;
+    else
+        slab_free(o, a, p, "free");
+    owner_unlock(o);
+}
+
+void mag_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p)
+{
+    struct sl_mag *m = mag_of(o);
+    if (m != NULL) {
+        mag_enter(m);
+        if (mag_current(m, o) && m->n < MAG_CAP && slab_stash(o, a, p, "free")) {
+            m->slot[m->n++] = p;
+            mag_leave(m);
+            return;
+        }
+        mag_leave(m);
+    }
+    mag_free_slow(o, a, p, m);
+}
+
+/* ---- seal, destroy, fork ---------------------------------------------------- */
+
+void mag_quiesce(struct sl_owner *o)
+{
+    struct sl_owner_state *st = o->st;
+    if (st->mags == NULL)
+        return;
+    __atomic_store_n(&st->mag_epoch, st->mag_epoch + 1, __ATOMIC_SEQ_CST);
+    bool others = false;
+    for (struct sl_mag *m = st->mags; m != NULL; m = m->next)
+        others |= !mag_is_mine(m);
+    if (others && asymmetric) /* (this thread is in no fast path) */
+        sl_os_barrier_all();
+    for (struct sl_mag *m = st->mags; m != NULL; m = m->next) {
+        while (atomic_load_explicit(&m->busy, memory_order_seq_cst))
+            sched_yield();
+        mag_drain(o, m);
+    }
+}
+
+void mag_detach_all(struct sl_owner *o)
+{
+    mag_quiesce(o);
+    while (o->st->mags != NULL)
+        mag_unbind(o, o->st->mags);
+}
+
+void mag_fork_child(void)
+{
+    for (struct sl_mag_block *b = blocks, *next; b != NULL; b = next) {
+        next = b->next;
+        if (b == tl_block)
+            continue;
+        for (unsigned i = 0; i < MAG_WAYS; i++) {
+            struct sl_owner *o = atomic_load_explicit(&b->mag[i].owner, memory_order_relaxed);
+            if (o != NULL)
+                mag_unbind(o, &b->mag[i]);
+        }
+        block_free(b);
+    }
+}

@@ -1,0 +1,242 @@
+/*
+ * test_magazine.c - the per-thread fast path of caches (src/magazine.c).
+ *
+ * What the magazines must not change: a freed object is not live (owns,
+ * write-rare), a double free is caught even when the first free went into
+ * another thread's magazine, a seal leaves no free slot of a sealed page
+ * where an allocation could hand it out, and a thread's exit, a destroy or
+ * a fork gives every cached slot back. What they must refuse: a forged
+ * magazine entry. Slots are inspected through the slab records (slab.h).
+ */
+#include "check.h"
+#include "magazine.h"
+#include "owner.h"
+#include "region.h"
+#include "sealloc.h"
+#include "slab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define N 200
+
+/* Cached slots in the slabs of cache c (every arena, every open slab). */
+static uint32_t cached_slots(seal_cache *c)
+{
+    const struct sl_region *r = &((const struct sl_owner *)c)->regions[0];
+    uint32_t n = 0;
+    for (unsigned ai = 0; ai < r->n_arenas; ai++) {
+        const struct sl_arena *a = r->arenas[ai];
+        for (uint32_t i = 0; i < a->st->hwm; i++) {
+            const struct sl_unit *u = arena_unit(a, i);
+            if (u->state != UNIT_FREE)
+                n += slab_cached_count(r, u);
+        }
+    }
+    return n;
+}
+
+struct job {
+    seal_cache *c;
+    void *objs[N];
+    unsigned n_alloc, n_free; /* allocate n_alloc, then free the first n_free */
+};
+
+static void *alloc_then_free(void *arg)
+{
+    struct job *j = arg;
+    for (unsigned i = 0; i < j->n_alloc; i++)
+        j->objs[i] = seal_cache_alloc(j->c);
+    for (unsigned i = 0; i < j->n_free; i++)
+        seal_cache_free(j->c, j->objs[i]);
+    return NULL;
+}
+
+static void in_thread(struct job *j)
+{
+    pthread_t t;
+    pthread_create(&t, NULL, alloc_then_free, j);
+    pthread_join(t, NULL);
+}
+
+/* ---- a cached slot is free to everyone but its magazine ---------------------- */
+
+static void freed_objects_are_not_live(void)
+{
+    seal_cache *c = seal_cache_create("mag", 48, 0, SEAL_WRITE_RARE);
+    char *p = seal_cache_alloc(c);
+    CHECK(seal_cache_owns(c, p) == 1);
+    seal_cache_free(c, p);
+    CHECK(cached_slots(c) > 0); /* p now waits in this thread's magazine */
+    CHECK(seal_cache_owns(c, p) == 0);
+    errno = 0;
+    CHECK(seal_write(p, "x", 1) == -1 && errno == EINVAL);
+    char *q = seal_cache_alloc(c); /* the magazine hands p back, zeroed */
+    CHECK(q == p && seal_cache_owns(c, q) == 1);
+    seal_cache_destroy(c);
+}
+
+static void double_free_across_threads(void *arg)
+{
+    (void)arg;
+    struct job j = {.c = seal_cache_create("mag", 64, 0, 0), .n_alloc = 1, .n_free = 1};
+    in_thread(&j);                 /* freed into that thread's magazine */
+    seal_cache_free(j.c, j.objs[0]); /* a second free, from this thread */
+}
+
+static void double_free_while_cached_elsewhere(void)
+{
+    CHECK(expect_death(double_free_across_threads, NULL, SIGABRT, "double free"));
+}
+
+/* ---- a seal empties every magazine ----------------------------------------- */
+
+static void seal_empties_magazines(void)
+{
+    struct job j = {.c = seal_cache_create("mag", 64, 0, 0), .n_alloc = N, .n_free = N / 2};
+    in_thread(&j); /* that thread's magazine holds freed slots of an open slab */
+    void *mine = seal_cache_alloc(j.c);
+    seal_cache_free(j.c, seal_cache_alloc(j.c)); /* and this thread's too */
+    CHECK(seal_cache_seal(j.c) == 0);
+    CHECK(cached_slots(j.c) == 0);
+    CHECK(seal_is_sealed(mine) == 1 && seal_is_sealed(j.objs[N - 1]) == 1);
+    /* Nothing handed out after the seal lies on a sealed page. */
+    for (int i = 0; i < N; i++) {
+        char *p = seal_cache_alloc(j.c);
+        CHECK(seal_is_sealed(p) == 0);
+        p[0] = 1;
+    }
+    seal_cache_destroy(j.c);
+}
+
+/* ---- exit, destroy and fork give cached slots back -------------------------- */
+
+static void thread_exit_returns_slots(void)
+{
+    struct job j = {.c = seal_cache_create("mag", 64, 0, 0), .n_alloc = N, .n_free = N};
+    in_thread(&j);
+    CHECK(cached_slots(j.c) == 0);
+    /* The slab they came from is all free again: a seal finds nothing. */
+    CHECK(seal_cache_seal(j.c) == 0);
+    CHECK(seal_is_sealed(j.objs[0]) == 0);
+    seal_cache_destroy(j.c);
+}
+
+/* A thread that binds a magazine to a cache, then waits for the test. */
+struct holder {
+    seal_cache *c;
+    pthread_t thread;
+    pthread_barrier_t bound, release;
+};
+
+static void holder_start(struct holder *h, void *(*body)(void *))
+{
+    h->c = seal_cache_create("mag", 64, 0, 0);
+    pthread_barrier_init(&h->bound, NULL, 2);
+    pthread_barrier_init(&h->release, NULL, 2);
+    pthread_create(&h->thread, NULL, body, h);
+    pthread_barrier_wait(&h->bound);
+}
+
+/* Let the thread go on; what it returned. */
+static void *holder_finish(struct holder *h)
+{
+    void *ret;
+    pthread_barrier_wait(&h->release);
+    pthread_join(h->thread, &ret);
+    pthread_barrier_destroy(&h->bound);
+    pthread_barrier_destroy(&h->release);
+    return ret;
+}
+
+static void holder_bind(struct holder *h)
+{
+    seal_cache_free(h->c, seal_cache_alloc(h->c));
+    pthread_barrier_wait(&h->bound);
+    pthread_barrier_wait(&h->release);
+}
+
+static void *bind_then_use_another_cache(void *arg)
+{
+    struct holder *h = arg;
+    holder_bind(h); /* released once h->c is destroyed */
+    /* The magazine was unbound: a new cache gets a working one. */
+    seal_cache *other = seal_cache_create("other", 64, 0, 0);
+    void *p = seal_cache_alloc(other);
+    seal_cache_free(other, p);
+    bool ok = seal_cache_alloc(other) == p;
+    seal_cache_destroy(other);
+    return ok ? h : NULL;
+}
+
+static void destroy_unbinds_other_threads(void)
+{
+    struct holder h;
+    holder_start(&h, bind_then_use_another_cache);
+    CHECK(((struct sl_owner *)h.c)->st->mags != NULL);
+    seal_cache_destroy(h.c);
+    CHECK(holder_finish(&h) == &h);
+}
+
+static void *bind_only(void *arg)
+{
+    holder_bind(arg);
+    return NULL;
+}
+
+static void fork_child_has_no_foreign_magazines(void)
+{
+    struct holder h;
+    holder_start(&h, bind_only);
+    CHECK(cached_slots(h.c) > 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Only the forking thread exists: nothing may stay cached for the
+         * other, and its magazine is no longer listed. */
+        struct sl_owner *o = (struct sl_owner *)h.c;
+        bool ok = cached_slots(h.c) == 0 && o->st->mags == NULL;
+        void *p = seal_cache_alloc(h.c);
+        ok = ok && p != NULL && seal_cache_seal(h.c) == 0 && seal_is_sealed(p);
+        _exit(ok ? 0 : 1);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    holder_finish(&h);
+    seal_cache_destroy(h.c);
+}
+
+/* ---- a forged magazine entry is refused ------------------------------------- */
+
+/* arg NULL: the entry points at a sealed object; else at a live one. */
+static void forged_entry_then_alloc(void *arg)
+{
+    seal_cache *c = seal_cache_create("mag", 64, 0, 0);
+    void *sealed = seal_cache_alloc(c);
+    seal_cache_seal(c);
+    void *live = seal_cache_alloc(c);
+    seal_cache_free(c, seal_cache_alloc(c)); /* this thread's magazine: one entry or more */
+    struct sl_mag *m = ((struct sl_owner *)c)->st->mags;
+    m->slot[m->n - 1] = (uintptr_t)(arg == NULL ? sealed : live);
+    seal_cache_alloc(c);
+}
+
+static void forged_entries_abort(void)
+{
+    CHECK(expect_death(forged_entry_then_alloc, NULL, SIGABRT, "corrupted metadata"));
+    CHECK(expect_death(forged_entry_then_alloc, (void *)1, SIGABRT, "corrupted metadata"));
+}
+
+int main(void)
+{
+    RUN(freed_objects_are_not_live);
+    RUN(double_free_while_cached_elsewhere);
+    RUN(seal_empties_magazines);
+    RUN(thread_exit_returns_slots);
+    RUN(destroy_unbinds_other_threads);
+    RUN(fork_child_has_no_foreign_magazines);
+    RUN(forged_entries_abort);
+    return check_exit();
+}
