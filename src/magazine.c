@@ -310,7 +310,7 @@ void mag_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p)
 
 /* ---- seal, destroy, fork ---------------------------------------------------- */
 
-void mag_quiesce(struct sl_owner *o)
+void mag_quiesce(struct sl_owner *o, const char *call)
 {
     struct sl_owner_state *st = o->st;
     if (st->mags == NULL)
@@ -319,8 +319,12 @@ void mag_quiesce(struct sl_owner *o)
     bool others = false;
     for (struct sl_mag *m = st->mags; m != NULL; m = m->next)
         others |= !mag_is_mine(m);
-    if (others && asymmetric) /* (this thread is in no fast path) */
-        sl_os_barrier_all();
+    /* (This thread is in no fast path.) Without the barrier a fast path
+     * could still be about to store into a slab this call changes, and the
+     * fast paths cannot switch to fences now: stop. */
+    if (others && asymmetric && sl_os_barrier_all() != 0)
+        owner_fatal(o, call, "membarrier(2) failed (%s): cannot stop other threads' fast paths",
+                    strerror(errno));
     for (struct sl_mag *m = st->mags; m != NULL; m = m->next) {
         while (atomic_load_explicit(&m->busy, memory_order_seq_cst))
             sched_yield();
@@ -330,7 +334,7 @@ void mag_quiesce(struct sl_owner *o)
 
 void mag_detach_all(struct sl_owner *o)
 {
-    mag_quiesce(o);
+    mag_quiesce(o, "destroy");
     while (o->st->mags != NULL)
         mag_unbind(o, o->st->mags);
 }

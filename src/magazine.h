@@ -30,6 +30,14 @@
  * one cache at a time, and linked in that cache's list under its lock. A
  * thread's exit gives its slots back and unmaps its block; a fork child
  * does the same for every thread but the one that forked.
+ *
+ * Trade-offs, on purpose: a thread reuses the slot it freed last first
+ * (as thread caches do; the locked path handed out never-used slots
+ * first); a slab that an idle thread allocates from is not adopted by
+ * others (at most one partly used slab per thread and cache); the move
+ * cached -> live is a plain store, so a slot forged into two magazines is
+ * handed out twice (both copies are unsealed memory the forger could
+ * already write).
  */
 #ifndef SEALLOC_MAGAZINE_H
 #define SEALLOC_MAGAZINE_H
@@ -58,8 +66,9 @@ void *mag_alloc(struct sl_owner *o);
 void mag_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p);
 
 /* With o's lock held: stop every fast path on o and give back every slot
- * its magazines hold (before a seal, and at fork). */
-void mag_quiesce(struct sl_owner *o);
+ * its magazines hold (before a seal, and at fork; call names the caller
+ * in the report if membarrier(2) fails, which aborts). */
+void mag_quiesce(struct sl_owner *o, const char *call);
 
 /* With the owners-list lock and o's lock held: quiesce, then unbind every
  * magazine of o (destroy). */

@@ -42,10 +42,12 @@ void sl_os_prefault(void *addr, size_t size);
  * returns, every other thread of the process has executed a full memory
  * barrier (membarrier(2), private expedited). sl_os_barrier_register() must
  * have returned 0 first; it returns -1 + errno where the kernel has no
- * membarrier (callers then fence on their fast paths instead). Neither is
- * part of failure injection: they change no memory. */
+ * membarrier (callers then fence on their fast paths instead). Once
+ * registered, sl_os_barrier_all() fails only if something (a seccomp
+ * filter installed later) denies the call: -1 + errno. Neither is part of
+ * failure injection: they change no memory. */
 int sl_os_barrier_register(void);
-void sl_os_barrier_all(void);
+int sl_os_barrier_all(void);
 
 /* Make [addr, addr+size) read-only. */
 int sl_os_protect_ro(void *addr, size_t size);

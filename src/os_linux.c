@@ -102,12 +102,9 @@ int sl_os_barrier_register(void)
     return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
 }
 
-void sl_os_barrier_all(void)
+int sl_os_barrier_all(void)
 {
-    /* Cannot fail once registered (the kernel checks only the command). */
-    int saved = errno;
-    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-    errno = saved;
+    return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 int sl_os_protect_ro(void *addr, size_t size)

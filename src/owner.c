@@ -220,7 +220,7 @@ int owner_seal(struct sl_owner *o)
 {
     int rc = 0, err = 0;
     owner_lock(o);
-    mag_quiesce(o);
+    mag_quiesce(o, "seal");
     for (unsigned i = 0; i < o->n_regions; i++) {
         if (region_seal(o, &o->regions[i]) != 0)
             rc = -1, err = errno;
@@ -293,7 +293,7 @@ static void fork_prepare(void)
     bool shared = false;
     for (size_t i = 0; i < n_owners; i++) {
         owner_lock(owners[i]);
-        mag_quiesce(owners[i]); /* no fast path is half done in the child */
+        mag_quiesce(owners[i], "fork"); /* no fast path is half done in the child */
         shared |= owners[i]->memfd_backed;
     }
     registry_lock_for_fork();

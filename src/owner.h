@@ -49,10 +49,12 @@ struct sl_mag;
 struct sl_owner_state {
     pthread_mutex_t lock;
     uint64_t seals;          /* seals that succeeded */
-    uint32_t mag_epoch;      /* bumped when a seal, destroy or fork empties
-                              * the magazines (magazine.h) */
     struct sl_mag *mags;     /* the threads' magazines of this cache */
-    struct sl_cursor cur[]; /* one per region */
+    /* Bumped when a seal, destroy or fork empties the magazines
+     * (magazine.h). Every fast path reads it: a line of its own, away from
+     * the lock and the cursors that the slow paths write. */
+    _Alignas(64) uint32_t mag_epoch;
+    _Alignas(64) struct sl_cursor cur[]; /* one per region */
 };
 
 struct sl_owner {

@@ -39,6 +39,15 @@ void region_check(const struct sl_arena *a, const struct sl_unit *u, const char 
                     arena_unit_index(a, u), a->id);
 }
 
+/* The open bitmap changes under the owner's lock only, but the caches'
+ * lock-free paths read it (slab.c cross-checks a slab's state with it):
+ * whole-word atomic stores. */
+static void open_mark(const struct sl_arena *a, uint32_t idx, bool open)
+{
+    uint64_t *w = &arena_bitmap(a, BM_OPEN)[idx / 64], bit = 1ull << (idx % 64);
+    __atomic_store_n(w, open ? *w | bit : *w & ~bit, __ATOMIC_RELAXED);
+}
+
 static uint64_t hwm_mac(const struct sl_arena *a) { return sl_mac(a->id, a->st->hwm, 0x68776d); }
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
@@ -204,7 +213,7 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
         write_span(a, idx, n, UNIT_OPEN);
         for (uint32_t i = idx; i < idx + n; i++)
             bit_clear(arena_bitmap(a, BM_FREE), i);
-        bit_set(arena_bitmap(a, BM_OPEN), idx);
+        open_mark(a, idx, true);
         if (bump) {
             a->st->hwm = idx + n;
             a->st->hwm_check = hwm_mac(a);
@@ -247,7 +256,7 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
         u->state = UNIT_SEALED;
         u->msealed = permanent && rc == 0;
         region_stamp(a, u);
-        bit_clear(arena_bitmap(a, BM_OPEN), i);
+        open_mark(a, i, false);
         bit_clear(arena_bitmap(a, BM_PARTIAL), i);
         i += u->span;
     }
@@ -316,7 +325,7 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u, co
     off_t off = a->fd_off + (off_t)((uintptr_t)addr - a->base);
     if (sl_os_discard(addr, (size_t)n * a->unit, a->fd, off) != 0)
         return -1;
-    bit_clear(arena_bitmap(a, BM_OPEN), idx);
+    open_mark(a, idx, false);
     bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
     /* Reclaimed units become FREE spans of one unit each, so any run of
      * them can be taken again later. */

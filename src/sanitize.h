@@ -32,6 +32,15 @@
 #endif
 #endif
 
+/* ASan keeps one shadow byte per 8 bytes and updates it with a plain
+ * read-modify-write: slots that shared a granule would race when two
+ * threads' lock-free paths (magazine.h) poison neighbours. */
+#if SEALLOC_ASAN
+#define SL_POISON_GRANULE 8
+#else
+#define SL_POISON_GRANULE 1
+#endif
+
 #ifndef sl_poison
 #define sl_poison(p, n) ((void)(p), (void)(n))
 #define sl_unpoison(p, n) ((void)(p), (void)(n))

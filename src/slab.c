@@ -54,6 +54,7 @@ static void state_set(uint8_t *st, uint32_t i, uint8_t v)
 int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool sizes)
 {
     size_t pg = sl_os_page_size();
+    stride = round_up(stride, SL_POISON_GRANULE);
     /* Tiny objects: the largest power of two holding at most
      * SLAB_MAX_SLOTS of them; small ones: SLAB_TARGET; large ones: room for
      * SLAB_MIN_SLOTS. */
@@ -263,10 +264,9 @@ uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor 
     return got;
 }
 
-SL_RACY_READER static bool open_bit(const struct sl_arena *a, uint32_t idx)
+static bool open_bit(const struct sl_arena *a, uint32_t idx)
 {
-    const uint64_t *open = arena_bitmap(a, BM_OPEN);
-    return (open[idx / 64] >> (idx % 64)) & 1; /* read here, where TSan is told it races */
+    return (__atomic_load_n(&arena_bitmap(a, BM_OPEN)[idx / 64], __ATOMIC_RELAXED) >> (idx % 64)) & 1;
 }
 
 /* Whether slab u (unit idx of a) is OPEN, for the lock-free paths. They
