@@ -2,10 +2,11 @@
  * cache.c - the public cache API: fixed-size objects in one slab region.
  *
  * Argument checks and misuse reports live here; the per-thread fast path
- * is magazine.c's job, placement slab.c's and address space region.c's. Every entry that takes a handle validates
- * it first (owner_validate); every entry that takes an object pointer
- * resolves it through the cache's own arenas, so a pointer of another
- * cache or of the heap is reported, never acted upon.
+ * is magazine.c's job, placement slab.c's and address space region.c's.
+ * Every entry that takes a handle validates it first (owner_validate);
+ * every entry that takes an object pointer resolves it through the
+ * cache's own arenas, so a pointer of another cache or of the heap is
+ * reported, never acted upon.
  */
 #include "sealloc.h"
 

@@ -91,13 +91,19 @@ static inline struct sl_mag *mag_of(const struct sl_owner *o)
     return NULL;
 }
 
-/* With o's lock held and m not busy: give m's slots back, unlink it. */
+/* m's count, verified: it bounds every walk of m's slots. */
+static uint32_t mag_count(const struct sl_owner *o, const struct sl_mag *m, const char *call)
+{
+    if (m->n > MAG_CAP)
+        owner_fatal(o, call, "corrupted metadata: magazine count %u", m->n);
+    return m->n;
+}
+
+/* With o's lock held and m not busy: give m's slots back, drop its slab. */
 static void mag_drain(struct sl_owner *o, struct sl_mag *m)
 {
     struct sl_region *r = &o->regions[0];
-    if (m->n > MAG_CAP)
-        owner_fatal(o, "free", "corrupted metadata: magazine count %u", m->n);
-    for (uint32_t i = 0; i < m->n; i++)
+    for (uint32_t i = 0, n = mag_count(o, m, "free"); i < n; i++)
         slab_unreserve(o, r, m->slot[i]);
     m->n = 0;
     slab_drop_cursor(r, &m->cur);
@@ -213,10 +219,9 @@ static struct sl_mag *mag_bind(struct sl_owner *o)
 /* ---- allocation and free ------------------------------------------------- */
 
 /* With o's lock held: a magazine just entered the slow path. */
-static void mag_refresh(struct sl_owner *o, struct sl_mag *m)
+static void mag_refresh(struct sl_owner *o, struct sl_mag *m, const char *call)
 {
-    if (m->n > MAG_CAP)
-        owner_fatal(o, "alloc", "corrupted metadata: magazine count %u", m->n);
+    mag_count(o, m, call);
     m->epoch = o->st->mag_epoch;
 }
 
@@ -243,7 +248,7 @@ static void *mag_alloc_slow(struct sl_owner *o, struct sl_mag *m)
     if (m == NULL) {
         p = slab_alloc(o, r, &o->st->cur[0], o->obj_size);
     } else {
-        mag_refresh(o, m);
+        mag_refresh(o, m, "alloc");
         if (m->n == 0)
             m->n = mag_refill(o, m);
         if (m->n > 0)
@@ -278,7 +283,7 @@ static void mag_free_slow(struct sl_owner *o, struct sl_arena *a, uintptr_t p, s
         m = mag_bind(o);
     owner_lock(o);
     if (m != NULL) {
-        mag_refresh(o, m);
+        mag_refresh(o, m, "free");
         if (m->n == MAG_CAP) { /* give back the older half */
             for (uint32_t i = 0; i < MAG_CAP / 2; i++)
                 slab_unreserve(o, &o->regions[0], m->slot[i]);

@@ -273,8 +273,10 @@ static bool open_bit(const struct sl_arena *a, uint32_t idx)
  * cannot afford its check value on every call; its state is cross-checked
  * with the arena's open bitmap instead, so forging one of them aborts. (A
  * forgery of both that claims a sealed slab is open only makes the zeroing
- * store fault: the page tables still protect the page.) Only the seal
- * changes them, and the busy protocol keeps a seal out meanwhile. */
+ * store fault: the page tables still protect the page.) Of the changes to
+ * them, only a seal can meet a lock-free path (a take or a reclaim
+ * concerns a slab holding no live or cached slot), and the busy protocol
+ * keeps a seal out meanwhile. */
 static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const struct sl_unit *u,
                          uint32_t idx, const char *call)
 {
@@ -284,11 +286,12 @@ static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const str
     return open;
 }
 
-bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+/* The free of slot `slot` of u (unit idx of a, at p) into the cached
+ * state: see slab_stash(). */
+static bool stash_slot(struct sl_owner *o, const struct sl_arena *a, struct sl_unit *u,
+                       uint32_t idx, uint32_t slot, uintptr_t p, const char *call)
 {
     const struct sl_region *r = a->region;
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
     if (!slab_is_open(o, a, u, idx, call))
         return false;
     /* The one read-modify-write of the fast path: of two racing frees of
@@ -299,6 +302,13 @@ bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char 
     memset((void *)p, 0, r->stride);
     sl_poison(p, r->stride);
     return true;
+}
+
+bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+{
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    return stash_slot(o, a, u, idx, slot, p, call);
 }
 
 void *slab_unstash(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
@@ -331,14 +341,11 @@ static void release_slot(struct sl_owner *o, const struct sl_arena *a, struct sl
     u->live--;
 }
 
-void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+/* Give the cached slot `slot` of u (unit idx of a, at p) back to it. */
+static void unreserve_slot(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
+                           uint32_t idx, uint32_t slot, uintptr_t p, const char *call)
 {
-    static const char call[] = "free";
-    struct sl_arena *a = region_arena_of(r, p);
-    if (a == NULL)
-        owner_fatal(o, call, "corrupted metadata: magazine holds %p", (void *)p);
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    const struct sl_region *r = a->region;
     region_check(a, u, call);
     if (u->state != UNIT_OPEN || !bit_get(u->bits, slot) ||
         state_get(slot_states(r, u), slot) != SLOT_CACHED)
@@ -348,6 +355,17 @@ void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
         slot_sizes(r, u)[slot] = 0;
     u->nonfull[slot / 4096] |= 1ull << (slot / 64 % 64);
     bit_set(arena_bitmap(a, BM_PARTIAL), idx);
+}
+
+void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+{
+    static const char call[] = "free";
+    struct sl_arena *a = region_arena_of(r, p);
+    if (a == NULL)
+        owner_fatal(o, call, "corrupted metadata: magazine holds %p", (void *)p);
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
+    unreserve_slot(o, a, u, idx, slot, p, call);
 }
 
 uint32_t slab_cached_count(const struct sl_region *r, const struct sl_unit *u)
@@ -361,16 +379,16 @@ uint32_t slab_cached_count(const struct sl_region *r, const struct sl_unit *u)
 
 void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
 {
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
     /* An OPEN slab: the slot is zeroed and goes back through the cached
      * state, so a free races correctly with lock-free ones. */
-    if (slab_stash(o, a, p, call)) {
-        slab_unreserve(o, a->region, p);
+    if (stash_slot(o, a, u, idx, slot, p, call)) {
+        unreserve_slot(o, a, u, idx, slot, p, call);
         return;
     }
     /* A sealed slab: count the free out of band; give it back when empty.
      * The state and count decide what happens to its pages: verify. */
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
     region_check(a, u, call);
     if (!bit_get(u->bits, slot) || state_get(slot_states(a->region, u), slot) != SLOT_LIVE)
         owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
