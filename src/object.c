@@ -21,7 +21,7 @@ SL_RACY_READER static bool large_find(const struct sl_arena *a, uintptr_t addr, 
         .size = u->size,
         .index = start - a->base,
         .live = u->live != 0,
-        .sealed = u->state == UNIT_SEALED || u->state == UNIT_PINNED,
+        .sealed = arena_span_sealed(a, idx, u),
     };
     return true;
 }

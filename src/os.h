@@ -37,6 +37,13 @@ int sl_os_commit(void *addr, size_t size);
  * not part of failure injection. */
 void sl_os_prefault(void *addr, size_t size);
 
+/* Advisory: let the kernel back [addr, addr+size) with transparent huge
+ * pages (MADV_HUGEPAGE) wherever a whole, aligned huge page of it is
+ * readable and writable when it faults. Errors are ignored, as for
+ * sl_os_prefault(). A fixed mapping placed over part of the range later
+ * (sl_os_discard) drops the hint there. */
+void sl_os_hint_huge(void *addr, size_t size);
+
 /* Process-wide memory barrier, for lock-free fast paths that order their
  * loads and stores with compiler barriers only: after sl_os_barrier_all()
  * returns, every other thread of the process has executed a full memory
@@ -81,6 +88,9 @@ int sl_os_pkey_protect(void *addr, size_t size, int key);
 bool sl_os_has_mseal(void);
 bool sl_os_has_memfd(void);
 bool sl_os_has_procmem(void);
+/* Bytes per transparent huge page when the kernel hands them to hinted
+ * anonymous memory (sysfs "enabled" is always or madvise), else 0. */
+size_t sl_os_huge_page_size(void);
 
 /* Kernel-mediated copy of len bytes from src into the memfd at off. */
 int sl_os_file_write(int fd, off_t off, const void *src, size_t len);

@@ -3,8 +3,9 @@
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
  * pwrite, copy_file_range and membarrier. Capabilities are probed once on a
- * scratch mapping. Every call but the advisory sl_os_prefault() and the
- * barriers passes through os_fail_now(), which in test builds lets a test
+ * scratch mapping (and sysfs, for transparent huge pages). Every call but
+ * the advisory sl_os_prefault() and sl_os_hint_huge() and the barriers
+ * passes through os_fail_now(), which in test builds lets a test
  * make the Nth call fail with the errno the real call would give; in
  * release builds it compiles to nothing.
  */
@@ -16,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -87,6 +89,13 @@ void sl_os_prefault(void *addr, size_t size)
 {
     int saved = errno;
     (void)madvise(addr, size, MADV_POPULATE_WRITE);
+    errno = saved;
+}
+
+void sl_os_hint_huge(void *addr, size_t size)
+{
+    int saved = errno;
+    (void)madvise(addr, size, MADV_HUGEPAGE);
     errno = saved;
 }
 
@@ -293,6 +302,31 @@ int sl_os_pkey_protect(void *addr, size_t size, int key)
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static bool cap_mseal, cap_memfd, cap_procmem;
+static size_t cap_huge;
+
+/* The PMD size of transparent huge pages if the kernel gives them to
+ * madvise(MADV_HUGEPAGE)d anonymous memory ("always" or "madvise"), else 0. */
+static size_t probe_huge(void)
+{
+    char mode[128] = "", size[32] = "";
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, mode, sizeof mode - 1);
+        mode[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    if (strstr(mode, "[always]") == NULL && strstr(mode, "[madvise]") == NULL)
+        return 0;
+    fd = open("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, size, sizeof size - 1);
+    size[n > 0 ? n : 0] = 0;
+    close(fd);
+    unsigned long bytes = strtoul(size, NULL, 10);
+    /* A power of two above the base page, or nothing we can align to. */
+    return bytes > sl_os_page_size() && (bytes & (bytes - 1)) == 0 ? (size_t)bytes : 0;
+}
 
 static void probe(void)
 {
@@ -313,6 +347,7 @@ static void probe(void)
             close(mem);
         munmap(ro, pg);
     }
+    cap_huge = probe_huge();
 }
 
 bool sl_os_has_mseal(void)
@@ -331,4 +366,10 @@ bool sl_os_has_procmem(void)
 {
     pthread_once(&probe_once, probe);
     return cap_procmem;
+}
+
+size_t sl_os_huge_page_size(void)
+{
+    pthread_once(&probe_once, probe);
+    return cap_huge;
 }

@@ -20,7 +20,7 @@ SL_RACY_READER int seal_is_sealed(const void *addr)
     if (a != NULL) {
         uint32_t idx;
         const struct sl_unit *u = arena_span_of(a, (uintptr_t)addr, &idx);
-        sealed = u != NULL && (u->state == UNIT_SEALED || u->state == UNIT_PINNED);
+        sealed = u != NULL && arena_span_sealed(a, idx, u);
     }
     registry_exit();
     return sealed;

@@ -39,16 +39,18 @@ void region_check(const struct sl_arena *a, const struct sl_unit *u, const char 
                     arena_unit_index(a, u), a->id);
 }
 
-/* The open bitmap changes under the owner's lock only, but the caches'
- * lock-free paths read it (slab.c cross-checks a slab's state with it):
- * whole-word atomic stores. */
+/* The open bitmap changes under the owner's lock only, but lock-free
+ * paths read it (arena_open_bit()): whole-word atomic stores. */
 static void open_mark(const struct sl_arena *a, uint32_t idx, bool open)
 {
     uint64_t *w = &arena_bitmap(a, BM_OPEN)[idx / 64], bit = 1ull << (idx % 64);
-    __atomic_store_n(w, open ? *w | bit : *w & ~bit, __ATOMIC_RELAXED);
+    __atomic_store_n(w, open ? *w | bit : *w & ~bit, __ATOMIC_RELEASE);
 }
 
-static uint64_t hwm_mac(const struct sl_arena *a) { return sl_mac(a->id, a->st->hwm, 0x68776d); }
+static uint64_t hwm_mac(const struct sl_arena *a)
+{
+    return sl_mac(a->id, (uint64_t)a->st->ahead << 32 | a->st->hwm, 0x68776d);
+}
 
 static size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
@@ -85,13 +87,21 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
     int fd = -1;
     if (o->memfd_backed && (fd = sl_os_memfd(o->name, size + 2 * pg)) < 0)
         goto fail_meta;
-    /* One guard page on each side of the data. */
-    unsigned char *data = sl_os_reserve(size + 2 * pg, fd);
+    /* One guard page on each side of the data; anonymous data starts on a
+     * huge page boundary (the slack before and after it stays reserved). */
+    size_t huge = fd < 0 ? sl_os_huge_page_size() : 0;
+    size_t map_size = size + 2 * pg + huge;
+    unsigned char *data = sl_os_reserve(map_size, fd);
     if (data == NULL)
         goto fail_fd;
+    uintptr_t base = (uintptr_t)data + pg;
+    if (huge != 0) {
+        base = round_up(base, huge);
+        sl_os_hint_huge(data, map_size);
+    }
 
     *a = (struct sl_arena){
-        .base = (uintptr_t)(data + pg),
+        .base = base,
         .size = size,
         .unit = r->unit,
         .unit_shift = (unsigned)__builtin_ctzll(r->unit),
@@ -101,15 +111,19 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
         .recs = st + st_bytes,
         .st = (struct sl_arena_state *)st,
         .fd = fd,
-        .fd_off = (off_t)pg,
+        .fd_off = (off_t)(base - (uintptr_t)data),
         .owner = o,
         .region = r,
         .cls = r->cls,
         .meta = meta,
         .meta_size = meta_size,
+        .map_lo = (uintptr_t)data,
+        .map_size = map_size,
+        .huge_units = huge == 0 ? 0 : r->unit < huge ? (uint32_t)(huge / r->unit) : 1,
     };
     a->st->words = words;
     a->st->hwm = 0;
+    a->st->ahead = 0;
     a->st->hwm_check = hwm_mac(a);
     if (sl_os_protect_ro(a, pg) != 0)
         goto fail_data;
@@ -124,7 +138,7 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
 
 fail_data:;
     int err = errno;
-    sl_os_release(data, size + 2 * pg);
+    sl_os_release(data, map_size);
     errno = err;
 fail_fd:
     err = errno;
@@ -170,6 +184,18 @@ static uint32_t find_free_run(const struct sl_arena *a, uint32_t n)
     return UINT32_MAX;
 }
 
+/* Where the commit of a span [idx, idx + n) taken at the high-water mark
+ * ends: at the span's end, or, once the arena has used a huge page's worth
+ * of units, at the next huge page boundary (region.h). */
+static uint32_t commit_end(const struct sl_arena *a, uint32_t idx, uint32_t n)
+{
+    uint32_t per = a->huge_units, end = idx + n;
+    if (per <= 1 || idx < per)
+        return end;
+    end = (end + per - 1) / per * per;
+    return end < a->n_units ? end : a->n_units;
+}
+
 static void write_span(struct sl_arena *a, uint32_t idx, uint32_t n, uint8_t state)
 {
     for (uint32_t i = idx; i < idx + n; i++) {
@@ -206,7 +232,11 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
                 if (!unit_is_free(a, i, call))
                     owner_fatal(o, call, "corrupted metadata: free bitmap of arena %u", a->id);
         }
-        if (sl_os_commit((void *)arena_unit_addr(a, idx), (size_t)n * a->unit) != 0)
+        /* Units at the high-water mark may be committed ahead already. */
+        uint32_t from = bump && a->st->ahead > idx ? a->st->ahead : idx;
+        uint32_t end = bump ? commit_end(a, idx, n) : idx + n;
+        if (end > from && sl_os_commit((void *)arena_unit_addr(a, from),
+                                       (size_t)(end - from) * a->unit) != 0)
             return NULL;
         /* Poison left by an earlier use of these addresses (a slab) is stale. */
         sl_unpoison(arena_unit_addr(a, idx), (size_t)n * a->unit);
@@ -216,6 +246,7 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
         open_mark(a, idx, true);
         if (bump) {
             a->st->hwm = idx + n;
+            a->st->ahead = end > a->st->ahead ? end : a->st->ahead;
             a->st->hwm_check = hwm_mac(a);
         }
         *arena_out = a;
@@ -225,6 +256,12 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
 
 /* ---- seal ---------------------------------------------------------------- */
 
+/* Taken slots of a slab. A seal counts every slab's; where the CPU has a
+ * popcount instruction it is used (chosen once at load time), rather than
+ * the compiler's out-of-line fallback for the baseline x86-64 target. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
 static uint32_t popcount_bits(const struct sl_unit *u, uint32_t slots)
 {
     uint32_t n = 0;
@@ -233,35 +270,73 @@ static uint32_t popcount_bits(const struct sl_unit *u, uint32_t slots)
     return n;
 }
 
-/* Seal the run of spans [first, end) of a, all OPEN with live objects. */
+/* Give the records of the spans of [first, end) of a the state (and
+ * mseal mark); the open bitmap is left as it is. */
+static void mark_run(struct sl_arena *a, uint32_t first, uint32_t end, uint8_t state, bool msealed)
+{
+    for (uint32_t i = first; i < end;) {
+        struct sl_unit *u = arena_unit(a, i);
+        u->state = state;
+        u->msealed = msealed;
+        region_stamp(a, u);
+        i += u->span;
+    }
+}
+
+/* Seal the run of spans [first, end) of a, all OPEN with live objects.
+ * The records change before the pages do (and back if the pages cannot
+ * change), so that a seal reads no record after its system calls: on a
+ * virtual machine with shadow page tables the first touches after a large
+ * protection change are slow (1.5 ms for 1024 records on this project's
+ * VM), and they would count as the seal's. Lookups call a span sealed only
+ * once its open bit is clear too (arena_span_sealed()), and those bits,
+ * two cache lines for 1024 slabs, are cleared after the page tables
+ * changed: nothing is ever reported sealed while it is still writable.
+ * The fast paths that cross-check state and open bit cannot run
+ * meanwhile: the seal holds the lock and has stopped them (magazine.h). */
 static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
 {
     void *addr = (void *)arena_unit_addr(a, first);
     size_t len = (size_t)(end - first) * a->unit;
     bool permanent = a->owner->flags & SEAL_PERMANENT;
     int key = a->owner->pkey;
-    if ((key >= 0 ? sl_os_pkey_protect(addr, len, key) : sl_os_protect_ro(addr, len)) != 0)
+    mark_run(a, first, end, UNIT_SEALED, permanent);
+    if ((key >= 0 ? sl_os_pkey_protect(addr, len, key) : sl_os_protect_ro(addr, len)) != 0) {
+        int err = errno;
+        mark_run(a, first, end, UNIT_OPEN, false);
+        errno = err;
         return -1;
+    }
     int rc = permanent ? sl_os_mseal(addr, len) : 0;
     int err = errno;
     /* A seal that could not be made permanent is undone, so the spans stay
      * OPEN and the next seal tries again; only if the undo fails too do they
      * stay sealed without mseal (stats then show them unpinned). */
-    if (rc != 0 && (key >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len)) == 0) {
+    if (rc != 0) {
+        bool undone = (key >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len)) == 0;
+        mark_run(a, first, end, undone ? UNIT_OPEN : UNIT_SEALED, false);
         errno = err;
-        return -1;
+        if (undone)
+            return -1;
     }
-    for (uint32_t i = first; i < end;) {
-        struct sl_unit *u = arena_unit(a, i);
-        u->state = UNIT_SEALED;
-        u->msealed = permanent && rc == 0;
-        region_stamp(a, u);
+    for (uint32_t i = first; i < end; i++) { /* bitmaps alone: no record */
         open_mark(a, i, false);
         bit_clear(arena_bitmap(a, BM_PARTIAL), i);
-        i += u->span;
     }
     errno = err;
     return rc;
+}
+
+#define SEAL_PREFETCH 8 /* records ahead */
+
+/* Start loading the lines of record idx that a seal reads: the header
+ * and a slab's taken bitmap. */
+static void prefetch_record(const struct sl_arena *a, uint32_t idx, uint32_t slots)
+{
+    const struct sl_unit *u = arena_unit(a, idx);
+    __builtin_prefetch(u, 1);
+    for (uint32_t w = 0; w < (slots + 63) / 64; w += 8)
+        __builtin_prefetch(&u->bits[w], 0);
 }
 
 int region_seal(struct sl_owner *o, struct sl_region *r)
@@ -279,6 +354,10 @@ int region_seal(struct sl_owner *o, struct sl_region *r)
                 bits &= bits - 1;
                 if (i >= a->n_units)
                     owner_fatal(o, call, "corrupted metadata: open bitmap of arena %u", a->id);
+                /* Records are cold by now (the data pages were filled
+                 * since): overlap the misses of the next few. */
+                if (i + SEAL_PREFETCH < a->n_units)
+                    prefetch_record(a, i + SEAL_PREFETCH, r->slots);
                 struct sl_unit *u = arena_unit(a, i);
                 region_check(a, u, call);
                 if (u->state != UNIT_OPEN || u->span == 0)
@@ -325,6 +404,10 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u, co
     off_t off = a->fd_off + (off_t)((uintptr_t)addr - a->base);
     if (sl_os_discard(addr, (size_t)n * a->unit, a->fd, off) != 0)
         return -1;
+    /* The discard's new mapping lacks the hint: restoring it keeps the
+     * arena one mapping (and its units eligible for huge pages again). */
+    if (a->huge_units != 0)
+        sl_os_hint_huge(addr, (size_t)n * a->unit);
     open_mark(a, idx, false);
     bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
     /* Reclaimed units become FREE spans of one unit each, so any run of
@@ -417,12 +500,11 @@ size_t region_destroy(struct sl_owner *o, struct sl_region *r)
 {
     (void)o;
     size_t pinned = 0;
-    size_t pg = sl_os_page_size();
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
         struct sl_arena *a = r->arenas[ai];
         registry_remove(a);
         /* Unmap everything but the mseal'd spans, which cannot be. */
-        uintptr_t from = a->base - pg;
+        uintptr_t from = a->map_lo;
         for (uint32_t i = 0; i < a->st->hwm && i < a->n_units;) {
             const struct sl_unit *u = arena_unit(a, i);
             uint32_t span = u->span ? u->span : 1;
@@ -435,7 +517,7 @@ size_t region_destroy(struct sl_owner *o, struct sl_region *r)
             }
             i += span;
         }
-        release_range(from, a->base + a->size + pg);
+        release_range(from, a->map_lo + a->map_size);
         sl_os_close(a->fd);
         release_range((uintptr_t)a->meta, (uintptr_t)a->meta + a->meta_size);
     }

@@ -16,7 +16,10 @@
  * Span states and who may change them (always under the owner's lock):
  *
  *   FREE    never used (above the high-water mark) or reclaimed: PROT_NONE,
- *           no memory; region_take() makes it OPEN.
+ *           no memory; region_take() makes it OPEN. Exception: units
+ *           between the high-water mark and the arena's "ahead" mark are
+ *           committed ahead, read-write but untouched, so that the kernel
+ *           can back a growing arena with transparent huge pages (below).
  *   OPEN    read-write; objects are allocated in it; region_seal() makes
  *           it SEALED if it holds a live object.
  *   SEALED  read-only; nothing new is allocated in it; frees are counted
@@ -35,6 +38,15 @@
  *    stride (object_verify()).
  *  - A unit record lives outside the data pages, in a mapping ended by a
  *    guard page.
+ *  - Huge pages: an anonymous arena is aligned to the transparent huge
+ *    page size and hinted for huge pages (whole reservation, one mapping).
+ *    Units are committed one span at a time, so a small region stays on
+ *    base pages; once an arena has used a huge page's worth of units, a
+ *    span taken at the high-water mark is committed up to the next huge
+ *    page boundary, and the populate or first touch of that block faults
+ *    in one huge page. At most one huge page per arena is committed ahead
+ *    of use. A seal or reclaim inside a huge page splits its mapping, not
+ *    the memory's contents.
  *  - Lookups (region_arena_of, arena_span_of) take no lock: arenas are
  *    only appended while the owner lives, and records are always mapped.
  *  - A slab emptied while OPEN stays OPEN and is reused; a SEALED slab is
@@ -95,12 +107,15 @@ struct sl_arena {
     unsigned cls;    /* which region of the owner */
     void *meta;      /* the metadata mapping, for release */
     size_t meta_size;
+    uintptr_t map_lo; /* the data reservation: guard pages and alignment */
+    size_t map_size;  /* slack around [base, base + size) included */
+    uint32_t huge_units; /* units per transparent huge page; 0: none */
 };
 
 /* Writable per-arena bookkeeping. */
 struct sl_arena_state {
     uint32_t hwm;        /* units below this have been used */
-    uint32_t pad;
+    uint32_t ahead;      /* units below this are committed (>= hwm) */
     uint64_t hwm_check;
     uint64_t words;      /* bitmap words per bitmap below */
     uint64_t bitmaps[];  /* free_bits, open_bits, partial_bits */
@@ -232,6 +247,23 @@ SL_RACY_READER static inline struct sl_unit *arena_span_of(const struct sl_arena
         return NULL;
     *head_idx = h;
     return u;
+}
+
+/* Whether unit idx of a is listed in the arena's open bitmap. Lock-free. */
+SL_RACY_READER static inline bool arena_open_bit(const struct sl_arena *a, uint32_t idx)
+{
+    return (__atomic_load_n(&arena_bitmap(a, BM_OPEN)[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
+}
+
+/* Whether lookups may call span u (head idx of a) sealed: its record says
+ * SEALED or PINNED and its open bit is clear. A seal writes the record
+ * before its system call and clears the bit after (region.c), so memory
+ * is never reported sealed while its pages are still writable. */
+SL_RACY_READER static inline bool arena_span_sealed(const struct sl_arena *a, uint32_t idx,
+                                                    const struct sl_unit *u)
+{
+    uint8_t state = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+    return (state == UNIT_SEALED || state == UNIT_PINNED) && !arena_open_bit(a, idx);
 }
 
 /* Unmap everything of r that may be unmapped; pinned spans stay. Returns

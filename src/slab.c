@@ -264,11 +264,6 @@ uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor 
     return got;
 }
 
-static bool open_bit(const struct sl_arena *a, uint32_t idx)
-{
-    return (__atomic_load_n(&arena_bitmap(a, BM_OPEN)[idx / 64], __ATOMIC_RELAXED) >> (idx % 64)) & 1;
-}
-
 /* Whether slab u (unit idx of a) is OPEN, for the lock-free paths. They
  * cannot afford its check value on every call; its state is cross-checked
  * with the arena's open bitmap instead, so forging one of them aborts. (A
@@ -281,7 +276,7 @@ static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const str
                          uint32_t idx, const char *call)
 {
     bool open = __atomic_load_n(&u->state, __ATOMIC_RELAXED) == UNIT_OPEN;
-    if (open != open_bit(a, idx))
+    if (open != arena_open_bit(a, idx))
         owner_fatal(o, call, "corrupted metadata: slab record %u of arena %u", idx, a->id);
     return open;
 }
@@ -415,7 +410,7 @@ SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct s
         .size = r->sizes ? slot_sizes(r, u)[slot] : r->obj_size,
         .index = (uint64_t)idx * r->slots + slot,
         .live = slot_states(r, u)[slot] == SLOT_LIVE,
-        .sealed = u->state == UNIT_SEALED || u->state == UNIT_PINNED,
+        .sealed = arena_span_sealed(a, idx, u),
     };
     return true;
 }

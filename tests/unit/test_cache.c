@@ -2,10 +2,12 @@
  * test_cache.c - the slab layer through the cache API: allocation, zero
  * fill, alignment, seal semantics (faulting stores, EFAULT from read(2)),
  * slots on sealed pages never reused, reclaim of empty sealed slabs, which
- * slabs are faulted in at once, the mapping count, permanent seals, and
+ * slabs are faulted in at once, which are committed ahead for huge pages
+ * (read from /proc/self/smaps), the mapping count, permanent seals, and
  * argument errors.
  */
 #include "check.h"
+#include "os.h"
 #include "sealloc.h"
 
 #include <errno.h>
@@ -231,6 +233,139 @@ static void slabs_after_a_full_one_are_prefaulted(void)
     seal_cache_destroy(c);
 }
 
+/* The kernel's transparent huge page size if madvise'd memory gets huge
+ * pages, else 0 (read independently of the library's own probe). */
+static size_t thp_size(void)
+{
+    char mode[128] = "";
+    unsigned long bytes = 0;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f != NULL) {
+        if (fgets(mode, sizeof mode, f) == NULL)
+            mode[0] = 0;
+        fclose(f);
+    }
+    if (strstr(mode, "[always]") == NULL && strstr(mode, "[madvise]") == NULL)
+        return 0;
+    if ((f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r")) != NULL) {
+        if (fscanf(f, "%lu", &bytes) != 1)
+            bytes = 0;
+        fclose(f);
+    }
+    return bytes;
+}
+
+/* The mapping that holds p, as /proc/self/smaps describes it. */
+struct vma {
+    uintptr_t lo, hi;
+    char perms[5];
+    bool huge_hint; /* VmFlags hg: madvise(MADV_HUGEPAGE) */
+};
+
+static bool vma_of(const void *p, struct vma *out)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    bool found = false;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        uintptr_t lo, hi;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
+            if (found)
+                break; /* the next mapping: ours had no VmFlags line */
+            if ((uintptr_t)p >= lo && (uintptr_t)p < hi) {
+                *out = (struct vma){.lo = lo, .hi = hi};
+                memcpy(out->perms, perms, sizeof perms);
+                found = true;
+            }
+        } else if (found && strncmp(line, "VmFlags:", 8) == 0) {
+            out->huge_hint = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* A cache's slabs are committed one at a time until it has filled a huge
+ * page's worth; from then on a new slab is committed up to the next huge
+ * page boundary, hinted, so that the kernel can fault in one huge page.
+ * A reclaimed slab keeps the hint (its mapping merges with its FREE
+ * neighbours instead of adding a line). */
+static void growing_caches_are_committed_in_huge_pages(void)
+{
+    size_t huge = thp_size(), slab = 64u << 10, per_slab = slab / 64;
+    if (huge == 0)
+        SKIP("no transparent huge pages for madvise'd memory on this kernel");
+    seal_cache *c = seal_cache_create("huge", 64, 64, 0);
+    size_t n = (huge / slab) * per_slab + 1; /* one object into the second huge page */
+    char **objs = malloc(n * sizeof *objs);
+    CHECK(c != NULL && objs != NULL);
+    for (size_t i = 0; i < n; i++)
+        CHECK((objs[i] = seal_cache_alloc(c)) != NULL);
+    char *base = objs[0];
+    CHECK((uintptr_t)base % huge == 0);
+    for (size_t i = 1; i < n; i++)
+        CHECK(objs[i] == base + i * 64); /* one arena, in address order */
+    struct vma v;
+    CHECK(vma_of(objs[n - 1], &v) && strcmp(v.perms, "rw-p") == 0);
+    CHECK(v.hi == (uintptr_t)base + 2 * huge && v.huge_hint); /* committed ahead */
+    CHECK(seal_cache_seal(c) == 0);
+    /* Empty the last slab of the first huge page: it is reclaimed. */
+    size_t last_slab = huge / slab - 1;
+    for (size_t i = last_slab * per_slab; i < (last_slab + 1) * per_slab; i++)
+        seal_cache_free(c, objs[i]);
+    char *hole = base + last_slab * slab;
+    CHECK(vma_of(hole, &v) && strcmp(v.perms, "---p") == 0 && v.huge_hint);
+    CHECK(v.lo == (uintptr_t)hole && v.hi == (uintptr_t)hole + slab);
+    free(objs);
+    seal_cache_destroy(c);
+}
+
+/* The commit ahead is one os call like any other: when it fails, the
+ * allocation fails with ENOMEM and nothing moves; the retry commits. */
+static void failed_commit_ahead_changes_nothing(void)
+{
+    size_t huge = thp_size();
+    if (huge == 0)
+        SKIP("no transparent huge pages for madvise'd memory on this kernel");
+    seal_cache *c = seal_cache_create("ahead", 64, 64, 0);
+    char *base = seal_cache_alloc(c);
+    for (size_t i = 1; i < huge / 64; i++) /* exactly one huge page's worth */
+        CHECK(seal_cache_alloc(c) == base + i * 64);
+    sl_os_inject_failure(1);
+    errno = 0;
+    CHECK(seal_cache_alloc(c) == NULL && errno == ENOMEM);
+    sl_os_inject_failure(0);
+    struct vma v;
+    CHECK(vma_of(base + huge, &v) && strcmp(v.perms, "---p") == 0);
+    CHECK(seal_cache_alloc(c) == base + huge);
+    CHECK(vma_of(base + huge, &v) && strcmp(v.perms, "rw-p") == 0 && v.hi == (uintptr_t)base + 2 * huge);
+    seal_cache_destroy(c);
+}
+
+static void small_caches_commit_only_their_slabs(void)
+{
+    size_t slab = 64u << 10;
+    seal_cache *c = seal_cache_create("small", 64, 64, 0);
+    char *first = seal_cache_alloc(c), *last = first;
+    for (size_t i = 1; i < 3 * slab / 64; i++)
+        CHECK((last = seal_cache_alloc(c)) != NULL);
+    struct vma v;
+    CHECK(last == first + 3 * slab - 64);
+    CHECK(vma_of(last, &v) && strcmp(v.perms, "rw-p") == 0 && v.hi == (uintptr_t)first + 3 * slab);
+    CHECK(vma_of(first + 3 * slab, &v) && strcmp(v.perms, "---p") == 0);
+    /* Sealed, then emptied: the last slab's memory goes back, and its
+     * mapping joins the reserved rest of the arena. */
+    CHECK(seal_cache_seal(c) == 0);
+    for (char *p = first + 2 * slab; p <= last; p += 64)
+        seal_cache_free(c, p);
+    CHECK(vma_of(first + 2 * slab, &v) && strcmp(v.perms, "---p") == 0);
+    CHECK(v.lo == (uintptr_t)first + 2 * slab && v.hi > (uintptr_t)first + 3 * slab);
+    seal_cache_destroy(c);
+}
+
 static void few_mappings_for_many_objects(void)
 {
     int base = map_lines();
@@ -291,6 +426,9 @@ int main(void)
     RUN(free_of_sealed_never_writes);
     RUN(reclaim_returns_memory);
     RUN(slabs_after_a_full_one_are_prefaulted);
+    RUN(growing_caches_are_committed_in_huge_pages);
+    RUN(failed_commit_ahead_changes_nothing);
+    RUN(small_caches_commit_only_their_slabs);
     RUN(few_mappings_for_many_objects);
     RUN(permanent_seal_is_irreversible);
     RUN(null_free_and_destroy);

@@ -51,6 +51,21 @@ static void capabilities_match_the_kernel(void)
     munmap(ro, sysconf(_SC_PAGESIZE));
     size_t pg = sl_os_page_size();
     CHECK(pg == (size_t)sysconf(_SC_PAGESIZE) && (pg & (pg - 1)) == 0);
+    /* Huge pages: sysfs "enabled" decides whether hinted memory gets them. */
+    char mode[128] = "";
+    unsigned long pmd = 0;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (f != NULL && fgets(mode, sizeof mode, f) == NULL)
+        mode[0] = 0;
+    if (f != NULL)
+        fclose(f);
+    if ((f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r")) != NULL) {
+        if (fscanf(f, "%lu", &pmd) != 1)
+            pmd = 0;
+        fclose(f);
+    }
+    bool usable = strstr(mode, "[always]") != NULL || strstr(mode, "[madvise]") != NULL;
+    CHECK(sl_os_huge_page_size() == (usable ? pmd : 0));
 }
 
 static void primitives_set_protections(void)

@@ -3,6 +3,9 @@
  * one shared cache and one shared pool while another thread seals them over
  * and over, and another creates and destroys caches of its own.
  *
+ * Last, a lookup racing a seal never reports memory sealed before the page
+ * tables make it read-only.
+ *
  * Each worker stamps every new object with one 8-byte store guarded by a
  * SIGSEGV handler (a concurrent seal may have made it read-only first) and
  * records which seals had started before and after the allocation. After
@@ -296,9 +299,54 @@ static void concurrent_write_rare(void)
     seal_cache_destroy(c);
 }
 
+/* A lookup never calls memory sealed while its pages are still writable:
+ * one thread seals a large cache while another asks seal_is_sealed() in
+ * a loop and, the moment the answer is yes, asks the page tables. */
+struct sealed_watch {
+    char *obj;
+    atomic_int polling, stop;
+    atomic_int early; /* sealed said yes, the page was writable */
+};
+
+static void *watch_seal(void *arg)
+{
+    struct sealed_watch *w = arg;
+    atomic_store(&w->polling, 1);
+    while (!atomic_load(&w->stop)) {
+        if (seal_is_sealed(w->obj)) {
+            if (!page_read_only(w->obj))
+                atomic_store(&w->early, 1);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void sealed_only_once_read_only(void)
+{
+    enum { OBJECTS = 1 << 18, ROUNDS = 8 }; /* 16 MiB: a seal of ~0.3 ms */
+    for (int round = 0; round < ROUNDS; round++) {
+        seal_cache *c = seal_cache_create("watched", 64, 0, 0);
+        char *last = NULL;
+        for (int i = 0; i < OBJECTS; i++)
+            CHECK((last = seal_cache_alloc(c)) != NULL);
+        struct sealed_watch w = {.obj = last};
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, watch_seal, &w) == 0);
+        while (!atomic_load(&w.polling))
+            ;
+        CHECK(seal_cache_seal(c) == 0);
+        atomic_store(&w.stop, 1);
+        pthread_join(t, NULL);
+        CHECK(atomic_load(&w.early) == 0);
+        seal_cache_destroy(c);
+    }
+}
+
 int main(void)
 {
     RUN(concurrent_alloc_free_seal);
     RUN(concurrent_write_rare);
+    RUN(sealed_only_once_read_only);
     return check_exit();
 }
