@@ -238,7 +238,7 @@ static uint32_t mag_refill(struct sl_owner *o, struct sl_mag *m)
     return n;
 }
 
-static void *mag_alloc_slow(struct sl_owner *o, struct sl_mag *m)
+__attribute__((noinline)) static void *mag_alloc_slow(struct sl_owner *o, struct sl_mag *m)
 {
     struct sl_region *r = &o->regions[0];
     if (m == NULL)
@@ -277,7 +277,7 @@ void *mag_alloc(struct sl_owner *o)
     return mag_alloc_slow(o, m);
 }
 
-static void mag_free_slow(struct sl_owner *o, struct sl_arena *a, uintptr_t p, struct sl_mag *m)
+__attribute__((noinline)) static void mag_free_slow(struct sl_owner *o, struct sl_arena *a, uintptr_t p, struct sl_mag *m)
 {
     if (m == NULL)
         m = mag_bind(o);

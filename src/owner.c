@@ -180,18 +180,15 @@ void owner_discard(struct sl_owner *o)
     errno = err;
 }
 
-struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call)
+void owner_invalid(const void *handle, uint64_t magic, const char *call)
 {
     const struct sl_owner *o = handle;
+    const char *kind = magic == OWNER_POOL ? "pool" : "cache";
     if (o == NULL)
-        sl_fatal(call, magic == OWNER_POOL ? "pool" : "cache", "(null)", "NULL handle");
+        sl_fatal(call, kind, "(null)", "NULL handle");
     if (o->magic == OWNER_DEAD)
-        sl_fatal(call, magic == OWNER_POOL ? "pool" : "cache", o->name,
-                 "use of a destroyed %s", magic == OWNER_POOL ? "pool" : "cache");
-    if (o->magic != magic)
-        sl_fatal(call, magic == OWNER_POOL ? "pool" : "cache", "?",
-                 "%p is not a %s handle", handle, magic == OWNER_POOL ? "pool" : "cache");
-    return (struct sl_owner *)(uintptr_t)o;
+        sl_fatal(call, kind, o->name, "use of a destroyed %s", kind);
+    sl_fatal(call, kind, "?", "%p is not a %s handle", handle, kind);
 }
 
 void owner_unprotect(struct sl_owner *o)

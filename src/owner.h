@@ -86,8 +86,19 @@ int owner_publish(struct sl_owner *o);
 /* Release an owner that was never published. Keeps errno. */
 void owner_discard(struct sl_owner *o);
 
-/* Abort unless o is a live owner of the given kind; returns o. */
-struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call);
+/* The report of a handle that owner_validate() refuses; never returns. */
+__attribute__((noreturn, cold))
+void owner_invalid(const void *handle, uint64_t magic, const char *call);
+
+/* Abort unless handle is a live owner of the given kind; returns it.
+ * Inline: every call of the API begins with it. */
+static inline struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call)
+{
+    const struct sl_owner *o = handle;
+    if (__builtin_expect(o == NULL || o->magic != magic, 0))
+        owner_invalid(handle, magic, call);
+    return (struct sl_owner *)(uintptr_t)o;
+}
 
 /* Bracket a change of the descriptor (caller holds o's lock). */
 void owner_unprotect(struct sl_owner *o);
@@ -103,7 +114,7 @@ void owner_destroy(struct sl_owner *o);
 const char *owner_kind(const struct sl_owner *o);
 
 /* Abort with the standard message about o. */
-__attribute__((noreturn, format(printf, 3, 4)))
+__attribute__((noreturn, cold, format(printf, 3, 4)))
 void owner_fatal(const struct sl_owner *o, const char *call, const char *fmt, ...);
 
 /* Seal every region of o under its lock. 0 or -1 + errno. */

@@ -245,7 +245,8 @@ struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
             bit_clear(arena_bitmap(a, BM_FREE), i);
         open_mark(a, idx, true);
         if (bump) {
-            a->st->hwm = idx + n;
+            /* Lock-free paths read it (slab.h, arena_span_of()). */
+            __atomic_store_n(&a->st->hwm, idx + n, __ATOMIC_RELEASE);
             a->st->ahead = end > a->st->ahead ? end : a->st->ahead;
             a->st->hwm_check = hwm_mac(a);
         }

@@ -6,7 +6,8 @@
  * an overflow from one object into its neighbour's free slot, or a use of a
  * freed (unsealed) object, is reported. Under Valgrind the same ranges are
  * marked inaccessible through its client requests, when its header is
- * available at build time. Elsewhere these compile to nothing.
+ * available at build time and the process runs under Valgrind. Elsewhere
+ * these compile to nothing.
  *
  * SL_RACY_READER marks the lock-free readers of records that the owner's
  * lock holder updates (lookups for owns, require, write-rare, is_sealed and
@@ -27,8 +28,18 @@
 #elif defined(__has_include)
 #if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
-#define sl_poison(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n)))
-#define sl_unpoison(p, n) ((void)VALGRIND_MAKE_MEM_DEFINED((void *)(p), (n)))
+#include <stdbool.h>
+/* Whether the process runs under Valgrind, read once at load (sanitize.c):
+ * outside it the fast paths pay a load and a branch, not the client
+ * request's dozen instructions. */
+extern bool sl_on_valgrind;
+#define SL_VALGRIND 1
+#define sl_poison(p, n)                                                                      \
+    (__builtin_expect(sl_on_valgrind, 0) ? (void)VALGRIND_MAKE_MEM_NOACCESS((void *)(p), (n)) \
+                                         : (void)0)
+#define sl_unpoison(p, n)                                                                    \
+    (__builtin_expect(sl_on_valgrind, 0) ? (void)VALGRIND_MAKE_MEM_DEFINED((void *)(p), (n))  \
+                                         : (void)0)
 #endif
 #endif
 

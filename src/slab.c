@@ -28,14 +28,6 @@ static size_t pow2_at_least(size_t n)
 
 static uint32_t bitmap_words(const struct sl_region *r) { return (r->slots + 63) / 64; }
 
-/* Per-slot states (slab.h), one byte each, after the taken bitmap. */
-enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_CACHED = 2 };
-
-static uint8_t *slot_states(const struct sl_region *r, const struct sl_unit *u)
-{
-    return (uint8_t *)(uintptr_t)(u->bits + bitmap_words(r));
-}
-
 static uint16_t *slot_sizes(const struct sl_region *r, const struct sl_unit *u)
 {
     return (uint16_t *)(uintptr_t)(u->bits + bitmap_words(r) + (r->slots + 7) / 8);
@@ -199,24 +191,19 @@ static struct sl_unit *slab_current(struct sl_owner *o, struct sl_region *r, str
     return slab_adopt(o, r, cur, out);
 }
 
-/* Take a free slot from the cursor's slab (adopting one if needed);
- * NULL + nothing changed when there is no memory. */
-static uintptr_t take_slot(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
-                           size_t asked, uint8_t state)
+/* Take a free slot of u (unit idx of a, the cursor's slab, which has
+ * one: slab_current()). */
+static uintptr_t take_slot(struct sl_owner *o, struct sl_region *r, struct sl_arena *a,
+                           struct sl_unit *u, uint32_t idx, size_t asked, uint8_t state)
 {
-    struct sl_arena *a;
-    struct sl_unit *u = slab_current(o, r, cur, &a);
-    if (u == NULL)
-        return 0;
     uint32_t slot = find_free_slot(r, u);
     if (slot == UINT32_MAX || bit_get(u->bits, slot))
         owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
-                    cur->unit, a->id);
+                    idx, a->id);
     bit_set(u->bits, slot);
     state_set(slot_states(r, u), slot, state);
     if (r->sizes)
         slot_sizes(r, u)[slot] = (uint16_t)asked;
-    uint32_t idx = cur->unit;
     if (++u->live == r->slots)
         bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
     return arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride;
@@ -224,9 +211,12 @@ static uintptr_t take_slot(struct sl_owner *o, struct sl_region *r, struct sl_cu
 
 void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
 {
-    uintptr_t p = take_slot(o, r, cur, asked, SLOT_LIVE);
-    if (p != 0)
-        sl_unpoison(p, asked);
+    struct sl_arena *a;
+    struct sl_unit *u = slab_current(o, r, cur, &a);
+    if (u == NULL)
+        return NULL;
+    uintptr_t p = take_slot(o, r, a, u, cur->unit, asked, SLOT_LIVE);
+    sl_unpoison(p, asked);
     return (void *)p;
 }
 
@@ -247,6 +237,40 @@ static struct sl_unit *slot_of(struct sl_owner *o, const struct sl_arena *a, uin
     return u;
 }
 
+/* Take up to n never-used slots of the cursor's slab u (unit idx of a)
+ * at once, as cached: the run at its bump index, whose bits, states and
+ * count change in one pass. Returns how many (0: u has no such slot). */
+static uint32_t take_bump_run(struct sl_owner *o, struct sl_region *r, struct sl_arena *a,
+                              struct sl_unit *u, uint32_t idx, uintptr_t *out, uint32_t n)
+{
+    uint32_t first = u->bump, k = first < r->slots ? r->slots - first : 0;
+    if (k > n)
+        k = n;
+    if (k == 0)
+        return 0;
+    if (u->live > r->slots - k)
+        owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u counts %u live objects",
+                    idx, a->id, u->live);
+    for (uint32_t s = first; s < first + k; s++) {
+        if (bit_get(u->bits, s))
+            owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
+                        idx, a->id);
+        bit_set(u->bits, s);
+    }
+    for (uint32_t s = first; s < first + k; s++) { /* lock-free paths read states */
+        state_set(slot_states(r, u), s, SLOT_CACHED);
+        if (r->sizes)
+            slot_sizes(r, u)[s] = (uint16_t)r->obj_size;
+    }
+    u->bump = first + k;
+    if ((u->live += k) == r->slots)
+        bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
+    uintptr_t p = arena_unit_addr(a, idx) + (uintptr_t)first * r->stride;
+    for (uint32_t i = 0; i < k; i++, p += r->stride)
+        out[i] = p;
+    return k;
+}
+
 uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
                       uintptr_t *out, uint32_t n)
 {
@@ -254,24 +278,25 @@ uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor 
     while (got < n) {
         if (got > 0 && arena_unit(r->arenas[cur->arena], cur->unit)->live == r->slots)
             break; /* the slab is full: the next refill adopts another */
-        uintptr_t p = take_slot(o, r, cur, r->obj_size, SLOT_CACHED);
-        if (p == 0)
+        struct sl_arena *a;
+        struct sl_unit *u = slab_current(o, r, cur, &a);
+        if (u == NULL)
             break;
-        out[got++] = p;
+        uint32_t k = take_bump_run(o, r, a, u, cur->unit, out + got, n - got);
+        if (k == 0) {
+            uintptr_t p = take_slot(o, r, a, u, cur->unit, r->obj_size, SLOT_CACHED);
+            out[got++] = p;
+        }
+        got += k;
     }
     if (got == 0)
         errno = ENOMEM;
     return got;
 }
 
-/* Whether slab u (unit idx of a) is OPEN, for the lock-free paths. They
- * cannot afford its check value on every call; its state is cross-checked
- * with the arena's open bitmap instead, so forging one of them aborts. (A
- * forgery of both that claims a sealed slab is open only makes the zeroing
- * store fault: the page tables still protect the page.) Of the changes to
- * them, only a seal can meet a lock-free path (a take or a reclaim
- * concerns a slab holding no live or cached slot), and the busy protocol
- * keeps a seal out meanwhile. */
+/* Whether slab u (unit idx of a) is OPEN, for the locked free: its state
+ * is cross-checked with the arena's open bitmap (which the fast paths go
+ * by, slab.h), so forging one of them aborts here. */
 static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const struct sl_unit *u,
                          uint32_t idx, const char *call)
 {
@@ -281,47 +306,20 @@ static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const str
     return open;
 }
 
-/* The free of slot `slot` of u (unit idx of a, at p) into the cached
- * state: see slab_stash(). */
-static bool stash_slot(struct sl_owner *o, const struct sl_arena *a, struct sl_unit *u,
-                       uint32_t idx, uint32_t slot, uintptr_t p, const char *call)
+void slab_report_interior(const struct sl_owner *o, uintptr_t p, const char *call)
 {
-    const struct sl_region *r = a->region;
-    if (!slab_is_open(o, a, u, idx, call))
-        return false;
-    /* The one read-modify-write of the fast path: of two racing frees of
-     * one object, exactly one finds it live. */
-    if (__atomic_exchange_n(&slot_states(r, u)[slot], SLOT_CACHED, __ATOMIC_RELAXED) != SLOT_LIVE)
-        owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
-    sl_unpoison(p, r->stride);
-    memset((void *)p, 0, r->stride);
-    sl_poison(p, r->stride);
-    return true;
+    owner_fatal(o, call, "%p is not the start of an object (interior pointer)", (void *)p);
 }
 
-bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+void slab_report_double_free(const struct sl_owner *o, uintptr_t p, uint32_t slot, uint32_t idx,
+                             const char *call)
 {
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
-    return stash_slot(o, a, u, idx, slot, p, call);
+    owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
 }
 
-void *slab_unstash(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+void slab_report_bad_entry(const struct sl_owner *o, uintptr_t p)
 {
-    const struct sl_arena *a = region_arena_of(r, p);
-    if (a == NULL)
-        owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p", (void *)p);
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, "alloc", &idx, &slot);
-    /* Only this thread's magazine holds a cached slot (a free that races
-     * for it finds it cached and aborts): a plain store makes it live. */
-    uint8_t *st = slot_states(r, u);
-    if (!slab_is_open(o, a, u, idx, "alloc") || state_get(st, slot) != SLOT_CACHED)
-        owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p, not a cached slot",
-                    (void *)p);
-    state_set(st, slot, SLOT_LIVE);
-    sl_unpoison(p, r->obj_size);
-    return (void *)p;
+    owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
 }
 
 /* Slot `slot` of u (unit idx of a), taken, leaves the taken bitmap. */
@@ -378,7 +376,8 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
     struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
     /* An OPEN slab: the slot is zeroed and goes back through the cached
      * state, so a free races correctly with lock-free ones. */
-    if (stash_slot(o, a, u, idx, slot, p, call)) {
+    if (slab_is_open(o, a, u, idx, call)) {
+        slab_cache_slot(o, a, idx, slot, p, call);
         unreserve_slot(o, a, u, idx, slot, p, call);
         return;
     }

@@ -23,8 +23,8 @@
  *    any threads, exactly one succeeds and the other aborts; the move
  *    cached -> live is a plain byte store by the one thread whose magazine
  *    holds the slot.
- * Callers hold the owner's lock, except for slab_find(), slab_stash() and
- * slab_unstash(), which are lock-free.
+ * Callers hold the owner's lock, except for slab_find() and the inline
+ * fast-path operations at the end, which are lock-free.
  */
 #ifndef SEALLOC_SLAB_H
 #define SEALLOC_SLAB_H
@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* Configure r for objects of obj_size bytes laid out every stride bytes;
  * sizes: remember the size asked for per slot. 0, or -1 + EINVAL. */
@@ -52,17 +53,6 @@ void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *
 uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
                       uintptr_t *out, uint32_t n);
 
-/* Lock-free: a free of p (located in arena a) into a magazine. Verifies p
- * is a live object, makes it cached, zeroes and poisons it. false, with
- * nothing changed, when p's slab is not OPEN (a sealed object: the caller
- * frees it with slab_free() under the lock). Aborts on misuse. The caller
- * keeps a seal out (magazine.c's busy protocol, or the owner's lock). */
-bool slab_stash(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call);
-
-/* Lock-free: hand out p, a slot taken from a magazine of r. Aborts unless
- * it is a cached slot of an OPEN slab of r (a forged magazine entry). */
-void *slab_unstash(struct sl_owner *o, const struct sl_region *r, uintptr_t p);
-
 /* Give the cached slot p of r back to its slab (a magazine drains). */
 void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p);
 
@@ -80,5 +70,116 @@ void slab_resize(const struct sl_arena *a, uintptr_t p, size_t asked);
 
 /* Forget the cursor when its slab was sealed (after region_seal). */
 void slab_after_seal(struct sl_region *r, struct sl_cursor *cur);
+
+/* ---- the lock-free slot operations of the fast path (inline) ------------
+ *
+ * They read no slab record header: a slab is OPEN for them when its unit
+ * is below the arena's high-water mark and set in the arena's open bitmap
+ * (both in one hot line per arena), and the slot's state byte is the one
+ * record byte they touch. The locked paths verify the header (state cross-
+ * checked with the open bit, check value) before they act on it. A forged
+ * open bit cannot make a fast path write a sealed page: the zeroing store
+ * would fault, since the page tables still protect the page. */
+
+enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_CACHED = 2 };
+
+static inline uint8_t *slot_states(const struct sl_region *r, const struct sl_unit *u)
+{
+    return (uint8_t *)(uintptr_t)(u->bits + (r->slots + 63) / 64);
+}
+
+/* Whether p (inside arena a) lies in a slab the fast paths may use: its
+ * unit (*idx) is below the high-water mark and listed open. */
+static inline bool slab_fast_open(const struct sl_arena *a, uintptr_t p, uint32_t *idx)
+{
+    *idx = (uint32_t)((p - a->base) >> a->unit_shift);
+    return *idx < __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE) && arena_open_bit(a, *idx);
+}
+
+/* The slot of slab idx of a that starts at p, or UINT32_MAX when p is not
+ * the start of a slot. */
+static inline uint32_t slab_slot_at(const struct sl_arena *a, uint32_t idx, uintptr_t p)
+{
+    const struct sl_region *r = a->region;
+    uintptr_t off = p - arena_unit_addr(a, idx);
+    uint32_t slot = div_by(off, r->stride_inv);
+    return off == (uintptr_t)slot * r->stride && slot < r->slots ? slot : UINT32_MAX;
+}
+
+/* Misuse and corruption reports of the fast path (slab.c; never return). */
+__attribute__((noreturn, cold)) void slab_report_interior(const struct sl_owner *o, uintptr_t p,
+                                                         const char *call);
+__attribute__((noreturn, cold)) void slab_report_double_free(const struct sl_owner *o, uintptr_t p,
+                                                            uint32_t slot, uint32_t idx,
+                                                            const char *call);
+__attribute__((noreturn, cold)) void slab_report_bad_entry(const struct sl_owner *o, uintptr_t p);
+
+/* Zero n bytes at p: common small strides as inline stores, the rest
+ * through memset(). */
+static inline void slab_zero(uintptr_t p, size_t n)
+{
+    switch (n) {
+    case 16: memset((void *)p, 0, 16); break;
+    case 32: memset((void *)p, 0, 32); break;
+    case 64: memset((void *)p, 0, 64); break;
+    case 128: memset((void *)p, 0, 128); break;
+    default: memset((void *)p, 0, n); break;
+    }
+}
+
+/* Make slot `slot` of slab idx of a (at p) cached, from live: one atomic
+ * exchange, so of two frees of one object, in any threads, exactly one
+ * succeeds and the other aborts. Then zero and poison it. */
+static inline void slab_cache_slot(const struct sl_owner *o, const struct sl_arena *a, uint32_t idx,
+                                   uint32_t slot, uintptr_t p, const char *call)
+{
+    const struct sl_region *r = a->region;
+    /* The exchange waits for its line and holds back later accesses:
+     * start loading the slot's line for the zeroing first. */
+    __builtin_prefetch((const void *)p, 1);
+    if (__atomic_exchange_n(&slot_states(r, arena_unit(a, idx))[slot], SLOT_CACHED,
+                            __ATOMIC_RELAXED) != SLOT_LIVE)
+        slab_report_double_free(o, p, slot, idx, call);
+    sl_unpoison(p, r->stride);
+    slab_zero(p, r->stride);
+    sl_poison(p, r->stride);
+}
+
+/* Lock-free: a free of p (located in arena a) into a magazine. Verifies p
+ * is a live object, makes it cached, zeroes and poisons it. false, with
+ * nothing changed, when p's slab is not OPEN (a sealed object: the caller
+ * frees it with slab_free() under the lock, which checks everything).
+ * Aborts on misuse. The caller keeps a seal out (magazine.c's busy
+ * protocol, or the owner's lock). */
+__attribute__((always_inline)) static inline bool slab_stash(const struct sl_owner *o, const struct sl_arena *a, uintptr_t p,
+                              const char *call)
+{
+    uint32_t idx;
+    if (!slab_fast_open(a, p, &idx))
+        return false;
+    uint32_t slot = slab_slot_at(a, idx, p);
+    if (slot == UINT32_MAX)
+        slab_report_interior(o, p, call);
+    slab_cache_slot(o, a, idx, slot, p, call);
+    return true;
+}
+
+/* Lock-free: hand out p, a slot taken from a magazine of r. Aborts unless
+ * it is a cached slot of an OPEN slab of r (a forged magazine entry). Only
+ * the thread whose magazine holds a cached slot moves it (a free racing
+ * for it finds it cached and aborts): a plain store makes it live. */
+__attribute__((always_inline)) static inline void *slab_unstash(const struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+{
+    const struct sl_arena *a = region_arena_of(r, p);
+    uint32_t idx, slot;
+    if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX)
+        slab_report_bad_entry(o, p);
+    uint8_t *st = &slot_states(r, arena_unit(a, idx))[slot];
+    if (__atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)
+        slab_report_bad_entry(o, p);
+    __atomic_store_n(st, SLOT_LIVE, __ATOMIC_RELAXED);
+    sl_unpoison(p, r->obj_size);
+    return (void *)p;
+}
 
 #endif

@@ -31,12 +31,16 @@ static struct sl_unit *record_of(const void *handle, unsigned r, const void *p, 
     return u;
 }
 
-/* A sealed cache of 8 objects of 8000 bytes: exactly one full slab. */
+#define VICTIM_SIZE 8000
+#define VICTIM_FILL 0x5a
+
+/* A sealed cache of 8 objects of 8000 bytes, filled with VICTIM_FILL:
+ * exactly one full slab. */
 static seal_cache *sealed_slab(void **objs)
 {
-    seal_cache *c = seal_cache_create("victim", 8000, 0, 0);
+    seal_cache *c = seal_cache_create("victim", VICTIM_SIZE, 0, 0);
     for (int i = 0; i < 8; i++)
-        objs[i] = seal_cache_alloc(c);
+        memset(objs[i] = seal_cache_alloc(c), VICTIM_FILL, VICTIM_SIZE);
     if (seal_cache_seal(c) != 0)
         abort();
     return c;
@@ -69,6 +73,49 @@ static void sealed_state_forged_open_then_free(void *arg)
     seal_cache *c = sealed_slab(o);
     record_of(c, 0, o[0], NULL)->state = UNIT_OPEN;
     seal_cache_free(c, o[0]);
+}
+
+/* The fast free goes by the arena's open bitmap (slab.h): with a sealed
+ * slab's bit forged, the free's zeroing store must fault on the read-only
+ * page and leave the object as it was. The SIGSEGV handler checks that,
+ * says so, and lets the store fault again with the default action. */
+static const unsigned char *victim;
+
+static void report_if_intact(int sig)
+{
+    (void)sig;
+    for (size_t i = 0; i < VICTIM_SIZE; i++)
+        if (victim[i] != VICTIM_FILL)
+            _exit(1);
+    static const char intact[] = "sealed object intact\n";
+    ssize_t n = write(STDERR_FILENO, intact, sizeof intact - 1);
+    (void)n;
+}
+
+static void sealed_open_bit_forged_then_free(void *arg)
+{
+    (void)arg;
+    void *o[8];
+    seal_cache *c = sealed_slab(o);
+    struct sl_arena *a;
+    struct sl_unit *u = record_of(c, 0, o[0], &a);
+    bit_set(arena_bitmap(a, BM_OPEN), arena_unit_index(a, u));
+    victim = o[0];
+    struct sigaction sa = {.sa_handler = report_if_intact, .sa_flags = SA_RESETHAND};
+    sigaction(SIGSEGV, &sa, NULL);
+    seal_cache_free(c, o[0]);
+}
+
+/* ---- refills: a run of never-used slots is checked before it is taken ------ */
+
+static void unused_slot_forged_taken_then_alloc(void *arg)
+{
+    (void)arg;
+    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
+    void *p = seal_cache_alloc(c); /* the first refill took slots 0..15 */
+    bit_set(record_of(c, 0, p, NULL)->bits, 20); /* one the next refill would take */
+    for (int i = 0; i < 32; i++)
+        seal_cache_alloc(c);
 }
 
 static void sealed_slab_put_back_in_partial_bitmap_then_alloc(void *arg)
@@ -165,6 +212,12 @@ static void sealed_slab_records(void)
     CHECK(detected(sealed_span_lengthened_then_free, NULL));
     CHECK(detected(sealed_state_forged_open_then_free, NULL));
     CHECK(detected(sealed_slab_put_back_in_partial_bitmap_then_alloc, NULL));
+    CHECK(expect_death(sealed_open_bit_forged_then_free, NULL, SIGSEGV, "sealed object intact"));
+}
+
+static void refill_runs(void)
+{
+    CHECK(detected(unused_slot_forged_taken_then_alloc, NULL));
 }
 
 static void open_slab_bitmaps(void)
@@ -191,6 +244,7 @@ int main(void)
 {
     RUN(sealed_slab_records);
     RUN(open_slab_bitmaps);
+    RUN(refill_runs);
     RUN(arena_state);
     RUN(write_rare_sizes);
     return check_exit();
