@@ -56,6 +56,7 @@ for kind in build seal sealp; do for n in $BUILD_N; do echo "$kind $n" >>"$rows"
 for r in $(seq $RUNS); do
     for n in $BUILD_N; do
         run bench-alloc-sealloc build "$n" 64 $SEAL_ROUNDS
+        run bench-alloc-raw build "$n" 64 $SEAL_ROUNDS
         run bench-seal "$n" "$(seal_rounds "$n")"
     done
     run bench-alloc-libsodium build $SODIUM_N 64 1

@@ -53,19 +53,6 @@ static seal_cache *build(size_t n, unsigned flags, uintptr_t *lo, uintptr_t *hi)
     return c;
 }
 
-/* Bytes per transparent huge page (sysfs), or 0. */
-static size_t huge_page_size(void)
-{
-    unsigned long bytes = 0;
-    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-    if (f != NULL) {
-        if (fscanf(f, "%lu", &bytes) != 1)
-            bytes = 0;
-        fclose(f);
-    }
-    return bytes;
-}
-
 /* One mprotect (and mseal) over len fresh, touched bytes; ns. The bytes
  * get the page sizes sealloc gives a cache of that size (src/region.h):
  * they start on a huge page boundary, the first huge page's worth is
@@ -73,7 +60,7 @@ static size_t huge_page_size(void)
  * (the last one whole, then split by the mprotect, as sealloc's is). */
 static double raw_seal(size_t len, int permanent)
 {
-    size_t huge = huge_page_size(), pg = (size_t)sysconf(_SC_PAGESIZE);
+    size_t huge = bu_huge_page_size(), pg = (size_t)sysconf(_SC_PAGESIZE);
     size_t span = huge != 0 ? (len + huge - 1) / huge * huge : len;
     size_t map = huge != 0 ? span + huge : len;
     char *m = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -71,8 +71,9 @@ $1 == "build" {
     p = "build/" $2 "/"; w = "build+seal " $2 " × 64 B, per object"; sod = m["build/" sodium_n "/libsodium"]
     if (!has(p "sealloc") || sod == "") { missing(w); next }
     s = m[p "sealloc"]
+    floor = has(p "raw") ? sprintf("; the floor (fresh pages + one mprotect, no allocator) %s: sealloc %s of it", ns(m[p "raw"]), x(s / m[p "raw"])) : ""
     row(w, ns(s), "libsodium " ns(sod) " (at " sodium_n ")", x(s / sod), "≥ 1000× faster", \
-        verdict(sod / s >= 1000, ""), sprintf("sealloc %.0f× faster", sod / s))
+        verdict(sod / s >= 1000, ""), sprintf("sealloc %.0f× faster", sod / s) floor)
     next
 }
 $1 == "seal" || $1 == "sealp" {

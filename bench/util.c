@@ -119,3 +119,15 @@ void bu_die(const char *fmt, ...)
     fprintf(stderr, "%s%s\n", err ? ": " : "", err ? strerror(err) : "");
     exit(2);
 }
+
+size_t bu_huge_page_size(void)
+{
+    unsigned long bytes = 0;
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lu", &bytes) != 1)
+            bytes = 0;
+        fclose(f);
+    }
+    return bytes;
+}

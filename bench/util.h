@@ -1,6 +1,7 @@
 /*
  * util.h - what every bench program shares: a clock, medians, a PRNG, the
- * result protocol and readers of /proc/self (RSS, mappings, committed bytes).
+ * result protocol and readers of /proc/self (RSS, mappings, committed bytes)
+ * and sysfs (the huge page size).
  *
  * Protocol: a bench program prints one line "R <key> <value>" per measured
  * number (keys name the workload, the parameters and the allocator or
@@ -50,6 +51,9 @@ const char *bu_count_name(size_t n, char buf[24]);
 
 /* Parse a count with an optional Ki/Mi suffix; exits on garbage. */
 size_t bu_parse_count(const char *s);
+
+/* Bytes per transparent huge page (sysfs), or 0. */
+size_t bu_huge_page_size(void);
 
 /* Fatal error with errno text. */
 __attribute__((noreturn, format(printf, 1, 2))) void bu_die(const char *fmt, ...);

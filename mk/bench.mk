@@ -12,7 +12,8 @@ BENCH_MALLOC  := glibc mimalloc jemalloc tcmalloc
 BENCH_TOOLS   := seal wr reads
 BENCH_CFLAGS   = $(ALL_CFLAGS) -Ibench
 BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_B)/bench-alloc-sealloc \
-                 $(BENCH_B)/bench-alloc-libsodium $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
+                 $(BENCH_B)/bench-alloc-libsodium $(BENCH_B)/bench-alloc-raw \
+                 $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
 BENCH_DRIVER  := $(BENCH_B)/obj/driver.o $(BENCH_B)/obj/util.o
 PEER_LIBS_mimalloc := -lmimalloc
 PEER_LIBS_jemalloc := -ljemalloc
@@ -39,6 +40,9 @@ $(BENCH_B)/bench-alloc-sealloc: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sealloc.o $
 
 $(BENCH_B)/bench-alloc-libsodium: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sodium.o
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -lsodium -pthread
+
+$(BENCH_B)/bench-alloc-raw: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_raw.o
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
 $(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BENCH_B)/obj/util.o $(LIB_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
