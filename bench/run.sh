@@ -26,7 +26,7 @@ if [ $quick = 1 ]; then
     MEM_N=16Ki SODIUM_MEM_N=64 CAP=64Ki SEAL_ROUNDS=2 PAIR_ROUNDS=2 WR_OPS=64 READ_N="1Ki 4Ki"
 else
     RUNS=3 SIZES="16 64 256 4096" LIVES="1Ki 1Mi" OPS=256Ki OPS_BIG=128Ki ROUNDS=3 BUILD_N="1Ki 16Ki 256Ki 1Mi"
-    SODIUM_N=1Ki MEM_N=1Mi SODIUM_MEM_N=8Ki CAP=4Mi SEAL_ROUNDS=5 PAIR_ROUNDS=9 WR_OPS=8Ki READ_N="16Ki 1Mi"
+    SODIUM_N=1Ki MEM_N=1Mi SODIUM_MEM_N=8Ki CAP=4Mi SEAL_ROUNDS=9 PAIR_ROUNDS=9 WR_OPS=8Ki READ_N="16Ki 1Mi"
 fi
 # Live sets are capped at 64 MiB per thread (256 B: 256Ki, 4096 B: 16Ki live
 # instead of 1Mi: page faults are slow here), keeping `make bench` within minutes.

@@ -74,6 +74,10 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
     size_t words = (n_units + 63) / 64;
     size_t st_bytes = round_up(sizeof(struct sl_arena_state) + BM_COUNT * words * 8, pg);
     size_t rec_bytes = round_up((size_t)n_units * r->rec_size, pg);
+    if (rec_bytes > UINT32_MAX) { /* record offsets are divided by div_by() */
+        errno = ENOMEM;
+        return NULL;
+    }
     /* [descriptor: read-only][state][records][guard], as for owners */
     size_t meta_size = pg + st_bytes + rec_bytes + pg;
     unsigned char *meta = sl_os_reserve(meta_size, -1);
@@ -108,6 +112,7 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
         .n_units = n_units,
         .id = atomic_fetch_add(&next_arena_id, 1),
         .rec_size = r->rec_size,
+        .rec_inv = UINT64_MAX / r->rec_size + 1,
         .recs = st + st_bytes,
         .st = (struct sl_arena_state *)st,
         .fd = fd,
@@ -284,6 +289,22 @@ static void mark_run(struct sl_arena *a, uint32_t first, uint32_t end, uint8_t s
     }
 }
 
+/* After the page tables of units [first, end) of a changed: they leave
+ * the open and partial bitmaps, a word at a time. Only these two bitmaps
+ * are written after a seal's system call: on a virtual machine the first
+ * touch of each page after a large protection change is slow. */
+static void clear_run_bits(struct sl_arena *a, uint32_t first, uint32_t end)
+{
+    uint64_t *open = arena_bitmap(a, BM_OPEN), *partial = arena_bitmap(a, BM_PARTIAL);
+    for (uint32_t i = first; i < end;) {
+        uint32_t w = i / 64, n = end - i < 64 - i % 64 ? end - i : 64 - i % 64;
+        uint64_t mask = (n == 64 ? ~0ull : (1ull << n) - 1) << (i % 64);
+        __atomic_store_n(&open[w], open[w] & ~mask, __ATOMIC_RELEASE); /* as open_mark() */
+        partial[w] &= ~mask;
+        i += n;
+    }
+}
+
 /* Seal the run of spans [first, end) of a, all OPEN with live objects.
  * The records change before the pages do (and back if the pages cannot
  * change), so that a seal reads no record after its system calls: on a
@@ -309,23 +330,20 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
         return -1;
     }
     int rc = permanent ? sl_os_mseal(addr, len) : 0;
-    int err = errno;
     /* A seal that could not be made permanent is undone, so the spans stay
      * OPEN and the next seal tries again; only if the undo fails too do they
      * stay sealed without mseal (stats then show them unpinned). */
     if (rc != 0) {
+        int err = errno;
         bool undone = (key >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len)) == 0;
         mark_run(a, first, end, undone ? UNIT_OPEN : UNIT_SEALED, false);
+        if (!undone)
+            clear_run_bits(a, first, end);
         errno = err;
-        if (undone)
-            return -1;
+        return -1;
     }
-    for (uint32_t i = first; i < end; i++) { /* bitmaps alone: no record */
-        open_mark(a, i, false);
-        bit_clear(arena_bitmap(a, BM_PARTIAL), i);
-    }
-    errno = err;
-    return rc;
+    clear_run_bits(a, first, end);
+    return 0;
 }
 
 #define SEAL_PREFETCH 8 /* records ahead */

@@ -98,6 +98,7 @@ struct sl_arena {
     uint32_t n_units;
     uint32_t id;     /* unique in the process; part of every check value */
     size_t rec_size; /* bytes per unit record */
+    uint64_t rec_inv; /* for div_by(): record offset -> unit index */
     unsigned char *recs;
     struct sl_arena_state *st;
     int fd;          /* memfd backing the data, or -1 */
@@ -150,6 +151,14 @@ struct sl_obj {
 
 enum { BM_FREE = 0, BM_OPEN = 1, BM_PARTIAL = 2, BM_COUNT = 3 };
 
+/* n / d for n, d < 2^32, with inv = UINT64_MAX / d + 1 (exact: Lemire,
+ * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
+static inline uint32_t div_by(uint64_t n, uint64_t inv)
+{
+    /* inv 0 is 2^64 wrapped around: the divisor 1. */
+    return inv == 0 ? (uint32_t)n : (uint32_t)(((unsigned __int128)inv * n) >> 64);
+}
+
 static inline uint64_t *arena_bitmap(const struct sl_arena *a, int which)
 {
     return a->st->bitmaps + (size_t)which * a->st->words;
@@ -167,7 +176,7 @@ static inline uintptr_t arena_unit_addr(const struct sl_arena *a, uint32_t idx)
 
 static inline uint32_t arena_unit_index(const struct sl_arena *a, const struct sl_unit *u)
 {
-    return (uint32_t)(((const unsigned char *)u - a->recs) / a->rec_size);
+    return div_by((uint64_t)((const unsigned char *)u - a->recs), a->rec_inv);
 }
 
 static inline bool bit_get(const uint64_t *bm, uint32_t i) { return (bm[i / 64] >> (i % 64)) & 1; }
@@ -201,13 +210,6 @@ int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
                    const char *call);
 
 
-/* n / d for n, d < 2^32, with inv = UINT64_MAX / d + 1 (exact: Lemire,
- * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
-static inline uint32_t div_by(uint64_t n, uint64_t inv)
-{
-    /* inv 0 is 2^64 wrapped around: the divisor 1. */
-    return inv == 0 ? (uint32_t)n : (uint32_t)(((unsigned __int128)inv * n) >> 64);
-}
 
 /* The arena of r containing addr, or NULL. Lock-free (inline: every free
  * and allocation of the fast path resolves its slot through these). */
