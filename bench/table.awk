@@ -82,7 +82,8 @@ $1 == "seal" || $1 == "sealp" {
     if (!has(p "sealloc") || !has(p raw)) { missing(w); next }
     s = m[p "sealloc"]; r = paired(p "ratio", s, m[p raw])
     if (!perm) print $2, s, m[p raw] > (plot ".seal")
-    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched")
+    own = has(p "own") ? sprintf("; the seal's own work outside its system calls %s (%.2g%% of the raw call)", ns(m[p "own"]), 100 * m[p "own"] / m[p raw]) : ""
+    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched" own)
     next
 }
 $1 == "mem" {
