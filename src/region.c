@@ -346,16 +346,17 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
     return 0;
 }
 
-#define SEAL_PREFETCH 8 /* records ahead */
+#define SEAL_PREFETCH 16 /* records ahead */
 
-/* Start loading the lines of record idx that a seal reads: the header
- * and a slab's taken bitmap. */
+/* Start loading every line of record idx that a seal reads: from the
+ * header to the end of a slab's taken bitmap (records are not aligned to
+ * lines of their own in pools, so the lines are counted by address). */
 static void prefetch_record(const struct sl_arena *a, uint32_t idx, uint32_t slots)
 {
     const struct sl_unit *u = arena_unit(a, idx);
-    __builtin_prefetch(u, 1);
-    for (uint32_t w = 0; w < (slots + 63) / 64; w += 8)
-        __builtin_prefetch(&u->bits[w], 0);
+    uintptr_t line = (uintptr_t)u & ~(uintptr_t)63, end = (uintptr_t)&u->bits[(slots + 63) / 64];
+    for (__builtin_prefetch(u, 1); (line += 64) < end;)
+        __builtin_prefetch((const void *)line, 0);
 }
 
 int region_seal(struct sl_owner *o, struct sl_region *r)
