@@ -74,10 +74,6 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
     size_t words = (n_units + 63) / 64;
     size_t st_bytes = round_up(sizeof(struct sl_arena_state) + BM_COUNT * words * 8, pg);
     size_t rec_bytes = round_up((size_t)n_units * r->rec_size, pg);
-    if (rec_bytes > UINT32_MAX) { /* record offsets are divided by div_by() */
-        errno = ENOMEM;
-        return NULL;
-    }
     /* [descriptor: read-only][state][records][guard], as for owners */
     size_t meta_size = pg + st_bytes + rec_bytes + pg;
     unsigned char *meta = sl_os_reserve(meta_size, -1);
@@ -112,7 +108,8 @@ static struct sl_arena *arena_new(struct sl_owner *o, struct sl_region *r, uint3
         .n_units = n_units,
         .id = atomic_fetch_add(&next_arena_id, 1),
         .rec_size = r->rec_size,
-        .rec_inv = UINT64_MAX / r->rec_size + 1,
+        /* div_by() needs offsets below 2^32; larger record arrays divide. */
+        .rec_inv = rec_bytes <= UINT32_MAX ? UINT64_MAX / r->rec_size + 1 : 0,
         .recs = st + st_bytes,
         .st = (struct sl_arena_state *)st,
         .fd = fd,
@@ -314,7 +311,7 @@ static void clear_run_bits(struct sl_arena *a, uint32_t first, uint32_t end)
  * once its open bit is clear too (arena_span_sealed()), and those bits,
  * two cache lines for 1024 slabs, are cleared after the page tables
  * changed: nothing is ever reported sealed while it is still writable.
- * The fast paths that cross-check state and open bit cannot run
+ * The fast paths, which go by the open bit (slab.h), cannot run
  * meanwhile: the seal holds the lock and has stopped them (magazine.h). */
 static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
 {

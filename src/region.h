@@ -34,8 +34,11 @@
  *    field that decides protection (span length, state, live count of a
  *    sealed span, requested size of a large span) is covered by a keyed
  *    check value that is verified before it is acted upon (region_check()),
- *    as is the high-water mark. A slot's recorded size is bounded by its
- *    stride (object_verify()).
+ *    as is the high-water mark before a span is taken at it. Lock-free
+ *    readers (lookups, the caches' fast paths) cannot afford the check
+ *    value: they use the high-water mark and the open bitmap only to
+ *    refuse, and the fast paths cross-check what they hand out (slab.h).
+ *    A slot's recorded size is bounded by its stride (object_verify()).
  *  - A unit record lives outside the data pages, in a mapping ended by a
  *    guard page.
  *  - Huge pages: an anonymous arena is aligned to the transparent huge
@@ -98,7 +101,8 @@ struct sl_arena {
     uint32_t n_units;
     uint32_t id;     /* unique in the process; part of every check value */
     size_t rec_size; /* bytes per unit record */
-    uint64_t rec_inv; /* for div_by(): record offset -> unit index */
+    uint64_t rec_inv; /* for div_by(): record offset -> unit index; 0:
+                       * records span 4 GiB or more, divide instead */
     unsigned char *recs;
     struct sl_arena_state *st;
     int fd;          /* memfd backing the data, or -1 */
@@ -176,7 +180,8 @@ static inline uintptr_t arena_unit_addr(const struct sl_arena *a, uint32_t idx)
 
 static inline uint32_t arena_unit_index(const struct sl_arena *a, const struct sl_unit *u)
 {
-    return div_by((uint64_t)((const unsigned char *)u - a->recs), a->rec_inv);
+    uint64_t off = (uint64_t)((const unsigned char *)u - a->recs);
+    return a->rec_inv != 0 ? div_by(off, a->rec_inv) : (uint32_t)(off / a->rec_size);
 }
 
 static inline bool bit_get(const uint64_t *bm, uint32_t i) { return (bm[i / 64] >> (i % 64)) & 1; }

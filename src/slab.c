@@ -248,17 +248,17 @@ static uint32_t take_bump_run(struct sl_owner *o, struct sl_region *r, struct sl
         k = n;
     if (k == 0)
         return 0;
-    if (u->live > r->slots - k)
+    /* Every taken slot lies below the bump index. */
+    if (u->live > first)
         owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u counts %u live objects",
                     idx, a->id, u->live);
+    uint8_t *states = slot_states(r, u);
     for (uint32_t s = first; s < first + k; s++) {
-        if (bit_get(u->bits, s))
+        if (bit_get(u->bits, s) || state_get(states, s) != SLOT_FREE)
             owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
                         idx, a->id);
         bit_set(u->bits, s);
-    }
-    for (uint32_t s = first; s < first + k; s++) { /* lock-free paths read states */
-        state_set(slot_states(r, u), s, SLOT_CACHED);
+        state_set(states, s, SLOT_CACHED); /* lock-free paths read states */
         if (r->sizes)
             slot_sizes(r, u)[s] = (uint16_t)r->obj_size;
     }

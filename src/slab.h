@@ -73,13 +73,19 @@ void slab_after_seal(struct sl_region *r, struct sl_cursor *cur);
 
 /* ---- the lock-free slot operations of the fast path (inline) ------------
  *
- * They read no slab record header: a slab is OPEN for them when its unit
- * is below the arena's high-water mark and set in the arena's open bitmap
- * (both in one hot line per arena), and the slot's state byte is the one
- * record byte they touch. The locked paths verify the header (state cross-
- * checked with the open bit, check value) before they act on it. A forged
- * open bit cannot make a fast path write a sealed page: the zeroing store
- * would fault, since the page tables still protect the page. */
+ * A slab is OPEN for them when its unit is below the arena's high-water
+ * mark and set in the arena's open bitmap (the arena's state, a few lines
+ * that change only when a slab is taken, sealed or reclaimed); the slot's
+ * state byte says whether the slot is live or cached. A free reads no
+ * record header: a forged open bit cannot make it write a sealed page,
+ * since the zeroing store faults on it (page tables, or the thread's
+ * protection-key rights for pkey owners); the slot's state byte is already
+ * cached by then, in a process that dies. Handing a slot out writes
+ * nothing the page tables stop, so an allocation also cross-checks the
+ * record's state with the open bit: a magazine entry forged together with
+ * the open bit and the state byte still aborts rather than hand out a
+ * sealed or reclaimed slot. The locked paths verify the header (that
+ * cross-check, the check value) before they act on it. */
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_CACHED = 2 };
 
@@ -165,14 +171,16 @@ __attribute__((always_inline)) static inline bool slab_stash(const struct sl_own
 }
 
 /* Lock-free: hand out p, a slot taken from a magazine of r. Aborts unless
- * it is a cached slot of an OPEN slab of r (a forged magazine entry). Only
- * the thread whose magazine holds a cached slot moves it (a free racing
- * for it finds it cached and aborts): a plain store makes it live. */
+ * it is a cached slot of a slab of r that both the open bitmap and its
+ * record call OPEN (a forged magazine entry). Only the thread whose
+ * magazine holds a cached slot moves it (a free racing for it finds it
+ * cached and aborts): a plain store makes it live. */
 __attribute__((always_inline)) static inline void *slab_unstash(const struct sl_owner *o, const struct sl_region *r, uintptr_t p)
 {
     const struct sl_arena *a = region_arena_of(r, p);
     uint32_t idx, slot;
-    if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX)
+    if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX ||
+        __atomic_load_n(&arena_unit(a, idx)->state, __ATOMIC_RELAXED) != UNIT_OPEN)
         slab_report_bad_entry(o, p);
     uint8_t *st = &slot_states(r, arena_unit(a, idx))[slot];
     if (__atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)

@@ -15,6 +15,7 @@
 #include "region.h"
 #include "sealloc.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 /* The record of the span holding p, in the first arena of region r. */
@@ -75,15 +76,23 @@ static void sealed_state_forged_open_then_free(void *arg)
     seal_cache_free(c, o[0]);
 }
 
-/* The fast free goes by the arena's open bitmap (slab.h): with a sealed
- * slab's bit forged, the free's zeroing store must fault on the read-only
- * page and leave the object as it was. The SIGSEGV handler checks that,
- * says so, and lets the store fault again with the default action. */
+/* The fast free reads no slab record (slab.h): with a sealed slab's open
+ * bit forged, the free's zeroing store must fault, without the cache's
+ * lock (the lock-free path), on the read-only page, and leave the object
+ * as it was (its slot's state byte, out of band, says cached by then). The
+ * SIGSEGV handler checks all that, says so, and lets the store fault again
+ * with the default action. */
 static const unsigned char *victim;
+static pthread_mutex_t *victim_lock;
 
-static void report_if_intact(int sig)
+static void report_if_intact(int sig, siginfo_t *si, void *ctx)
 {
-    (void)sig;
+    (void)sig, (void)ctx;
+    const unsigned char *at = si->si_addr;
+    if (si->si_code != SEGV_ACCERR || at < victim || at >= victim + VICTIM_SIZE)
+        _exit(2); /* some other fault */
+    if (pthread_mutex_trylock(victim_lock) != 0)
+        _exit(3); /* the locked path, not the fast one */
     for (size_t i = 0; i < VICTIM_SIZE; i++)
         if (victim[i] != VICTIM_FILL)
             _exit(1);
@@ -97,11 +106,13 @@ static void sealed_open_bit_forged_then_free(void *arg)
     (void)arg;
     void *o[8];
     seal_cache *c = sealed_slab(o);
+    seal_cache_free(c, seal_cache_alloc(c)); /* this thread's magazine is current again */
     struct sl_arena *a;
     struct sl_unit *u = record_of(c, 0, o[0], &a);
     bit_set(arena_bitmap(a, BM_OPEN), arena_unit_index(a, u));
     victim = o[0];
-    struct sigaction sa = {.sa_handler = report_if_intact, .sa_flags = SA_RESETHAND};
+    victim_lock = &((struct sl_owner *)c)->st->lock;
+    struct sigaction sa = {.sa_sigaction = report_if_intact, .sa_flags = SA_SIGINFO | SA_RESETHAND};
     sigaction(SIGSEGV, &sa, NULL);
     seal_cache_free(c, o[0]);
 }

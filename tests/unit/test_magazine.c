@@ -293,10 +293,39 @@ static void forged_entry_then_alloc(void *arg)
     seal_cache_alloc(c);
 }
 
+/* An entry forged together with what else an allocation reads lock-free
+ * (the slab's open bit, the slot's state byte): the slab's record, which
+ * it cross-checks, still refuses it. arg NULL: the entry is an object of a
+ * sealed slab; else of a slab reclaimed after its seal (its address range
+ * would be handed out twice). */
+static void forged_entry_and_bits_then_alloc(void *arg)
+{
+    seal_cache *c = seal_cache_create("mag", 64, 0, 0);
+    unsigned char *victim = seal_cache_alloc(c);
+    memset(victim, 0x5a, 64);
+    seal_cache_seal(c);
+    void *other = seal_cache_alloc(c); /* a refill from a new slab */
+    if (arg != NULL)
+        seal_cache_free(c, victim); /* the sealed slab's last object: reclaimed */
+    seal_cache_free(c, other); /* one magazine entry to forge */
+    const struct sl_region *r = &((struct sl_owner *)c)->regions[0];
+    const struct sl_arena *a = region_arena_of(r, (uintptr_t)victim);
+    uint32_t idx = (uint32_t)(((uintptr_t)victim - a->base) >> a->unit_shift);
+    bit_set(arena_bitmap(a, BM_OPEN), idx);
+    uint32_t slot = (uint32_t)(((uintptr_t)victim - arena_unit_addr(a, idx)) / r->stride);
+    slot_states(r, arena_unit(a, idx))[slot] = SLOT_CACHED;
+    struct sl_mag *m = ((struct sl_owner *)c)->st->mags;
+    m->slot[m->n - 1] = (uintptr_t)victim;
+    unsigned char *p = seal_cache_alloc(c);
+    fprintf(stderr, "handed out %p (%s)\n", (void *)p, p == victim ? "the forged entry" : "another");
+}
+
 static void forged_entries_abort(void)
 {
     CHECK(expect_death(forged_entry_then_alloc, NULL, SIGABRT, "corrupted metadata"));
     CHECK(expect_death(forged_entry_then_alloc, (void *)1, SIGABRT, "corrupted metadata"));
+    CHECK(expect_death(forged_entry_and_bits_then_alloc, NULL, SIGABRT, "corrupted metadata"));
+    CHECK(expect_death(forged_entry_and_bits_then_alloc, (void *)1, SIGABRT, "corrupted metadata"));
 }
 
 int main(void)
