@@ -13,9 +13,9 @@
  * purpose until the process ends. Results: ns per seal, medians,
  * and the median of the per-round ratios (key .../ratio).
  *
- * On a virtual machine the same mprotect over the same bytes costs from
- * 0.2x to 2x its median depending on what ran before it, which blurs that
- * ratio. So the program is linked with --wrap=mprotect and --wrap=syscall
+ * On this project's VM the same mprotect over the same bytes varies
+ * several-fold with what ran before it (89 to 530 us for 16 MiB in one
+ * test), which blurs that ratio. So the program is linked with --wrap=mprotect and --wrap=syscall
  * (mk/bench.mk) and also reports the seal's own work: its time outside the
  * system calls it makes (key .../own), which that noise does not reach.
  */

@@ -226,14 +226,11 @@ void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
 static struct sl_unit *slot_of(struct sl_owner *o, const struct sl_arena *a, uintptr_t p,
                                const char *call, uint32_t *idx, uint32_t *slot)
 {
-    const struct sl_region *r = a->region;
     struct sl_unit *u = arena_span_of(a, p, idx);
     if (u == NULL)
         owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
-    uintptr_t off = p - arena_unit_addr(a, *idx);
-    *slot = div_by(off, r->stride_inv);
-    if (off != (uintptr_t)*slot * r->stride || *slot >= r->slots)
-        owner_fatal(o, call, "%p is not the start of an object (interior pointer)", (void *)p);
+    if ((*slot = slab_slot_at(a, *idx, p)) == UINT32_MAX)
+        slab_report_interior(o, p, call);
     return u;
 }
 

@@ -120,19 +120,6 @@ __attribute__((noreturn, cold)) void slab_report_double_free(const struct sl_own
                                                             const char *call);
 __attribute__((noreturn, cold)) void slab_report_bad_entry(const struct sl_owner *o, uintptr_t p);
 
-/* Zero n bytes at p: common small strides as inline stores, the rest
- * through memset(). */
-static inline void slab_zero(uintptr_t p, size_t n)
-{
-    switch (n) {
-    case 16: memset((void *)p, 0, 16); break;
-    case 32: memset((void *)p, 0, 32); break;
-    case 64: memset((void *)p, 0, 64); break;
-    case 128: memset((void *)p, 0, 128); break;
-    default: memset((void *)p, 0, n); break;
-    }
-}
-
 /* Make slot `slot` of slab idx of a (at p) cached, from live: one atomic
  * exchange, so of two frees of one object, in any threads, exactly one
  * succeeds and the other aborts. Then zero and poison it. */
@@ -140,14 +127,11 @@ static inline void slab_cache_slot(const struct sl_owner *o, const struct sl_are
                                    uint32_t slot, uintptr_t p, const char *call)
 {
     const struct sl_region *r = a->region;
-    /* The exchange waits for its line and holds back later accesses:
-     * start loading the slot's line for the zeroing first. */
-    __builtin_prefetch((const void *)p, 1);
     if (__atomic_exchange_n(&slot_states(r, arena_unit(a, idx))[slot], SLOT_CACHED,
                             __ATOMIC_RELAXED) != SLOT_LIVE)
         slab_report_double_free(o, p, slot, idx, call);
     sl_unpoison(p, r->stride);
-    slab_zero(p, r->stride);
+    memset((void *)p, 0, r->stride);
     sl_poison(p, r->stride);
 }
 
@@ -179,11 +163,12 @@ __attribute__((always_inline)) static inline void *slab_unstash(const struct sl_
 {
     const struct sl_arena *a = region_arena_of(r, p);
     uint32_t idx, slot;
-    if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX ||
-        __atomic_load_n(&arena_unit(a, idx)->state, __ATOMIC_RELAXED) != UNIT_OPEN)
+    if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX)
         slab_report_bad_entry(o, p);
-    uint8_t *st = &slot_states(r, arena_unit(a, idx))[slot];
-    if (__atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)
+    const struct sl_unit *u = arena_unit(a, idx);
+    uint8_t *st = &slot_states(r, u)[slot];
+    if (__atomic_load_n(&u->state, __ATOMIC_RELAXED) != UNIT_OPEN ||
+        __atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)
         slab_report_bad_entry(o, p);
     __atomic_store_n(st, SLOT_LIVE, __ATOMIC_RELAXED);
     sl_unpoison(p, r->obj_size);
