@@ -32,6 +32,9 @@ endif
 ALL_CFLAGS  := $(BASE_CFLAGS) $(SAN) $(CFLAGS)
 LIB_CFLAGS  := $(ALL_CFLAGS) -fPIC -fvisibility=hidden -Isrc
 LDLIBS_LIB  := -pthread
+# Full RELRO: the GOT is read-only once loaded, so no data-only write can
+# swap the library's calls (README "Security"); sealloc.pc passes it on.
+RELRO       := -Wl,-z,relro,-z,now
 
 LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
@@ -49,7 +52,7 @@ $(LIB_A): $(LIB_OBJ) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 
 $(LIB_SO): $(LIB_OBJ) | $(B)/lib
-	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libsealloc.so.$(SOVERSION) -Wl,--no-undefined \
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libsealloc.so.$(SOVERSION) -Wl,--no-undefined $(RELRO) \
 	    -o $@ $^ $(LDLIBS_LIB)
 	ln -sf libsealloc.so.$(VERSION) $(B)/lib/libsealloc.so.$(SOVERSION)
 	ln -sf libsealloc.so.$(SOVERSION) $(B)/lib/libsealloc.so

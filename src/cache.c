@@ -10,6 +10,7 @@
  */
 #include "sealloc.h"
 
+#include "lifecycle.h"
 #include "magazine.h"
 #include "object.h"
 #include "os.h"
@@ -67,8 +68,8 @@ static void __attribute__((noreturn)) report_foreign(struct sl_owner *o, const c
     registry_enter();
     struct sl_arena *a = registry_find((uintptr_t)p, &pinned);
     if (a != NULL)
-        owner_fatal(o, call, "%p belongs to %s \"%s\" (wrong %s)", p, owner_kind(a->owner),
-                    a->owner->name, owner_kind(o));
+        owner_fatal(o, call, "%p belongs to %s \"%s\" (wrong %s)", p, a->region->who.kind,
+                    a->region->who.name, owner_kind(o));
     owner_fatal(o, call, "%p was not allocated by this %s", p, owner_kind(o));
 }
 
@@ -85,14 +86,14 @@ void seal_cache_free(seal_cache *c, void *obj)
 
 int seal_cache_seal(seal_cache *c)
 {
-    return owner_seal(owner_validate(c, OWNER_CACHE, "seal_cache_seal"));
+    return lifecycle_seal(owner_validate(c, OWNER_CACHE, "seal_cache_seal"));
 }
 
 void seal_cache_destroy(seal_cache *c)
 {
     if (c == NULL)
         return;
-    owner_destroy(owner_validate(c, OWNER_CACHE, "seal_cache_destroy"));
+    lifecycle_destroy(owner_validate(c, OWNER_CACHE, "seal_cache_destroy"));
 }
 
 static bool cache_lookup(const seal_cache *c, const void *obj, const char *call, struct sl_obj *out)

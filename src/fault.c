@@ -15,7 +15,6 @@
 
 #include "object.h"
 #include "os.h"
-#include "owner.h"
 #include "registry.h"
 
 #include <errno.h>
@@ -65,16 +64,17 @@ static void describe(struct line *l, uintptr_t addr)
             put_num(l, addr, 16);
         }
     } else {
-        const struct sl_owner *o = a->owner;
+        const struct sl_who *who = &a->region->who;
+        bool pool = who->kind[0] == 'p'; /* "pool" or "cache" */
         bool found = object_find(a, addr, &obj);
         put(l, found && obj.sealed ? "sealloc: write to sealed memory: " : "sealloc: fault in ");
-        put(l, owner_kind(o));
+        put(l, who->kind);
         put(l, " \"");
-        put(l, o->name);
+        put(l, who->name);
         put(l, "\"");
         if (found) {
-            put(l, o->magic == OWNER_POOL ? " allocation +" : " object ");
-            put_num(l, obj.index, o->magic == OWNER_POOL ? 16 : 10);
+            put(l, pool ? " allocation +" : " object ");
+            put_num(l, obj.index, pool ? 16 : 10);
             put(l, " offset ");
             put_num(l, addr - obj.start, 10);
             if (!obj.live)

@@ -104,7 +104,7 @@ static void mag_drain(struct sl_owner *o, struct sl_mag *m)
 {
     struct sl_region *r = &o->regions[0];
     for (uint32_t i = 0, n = mag_count(o, m, "free"); i < n; i++)
-        slab_unreserve(o, r, m->slot[i]);
+        slab_unreserve(r, m->slot[i]);
     m->n = 0;
     slab_drop_cursor(r, &m->cur);
 }
@@ -229,7 +229,7 @@ static void mag_refresh(struct sl_owner *o, struct sl_mag *m, const char *call)
  * are handed out in address order. */
 static uint32_t mag_refill(struct sl_owner *o, struct sl_mag *m)
 {
-    uint32_t n = slab_reserve(o, &o->regions[0], &m->cur, m->slot, MAG_REFILL);
+    uint32_t n = slab_reserve(&o->regions[0], &m->cur, m->slot, MAG_REFILL);
     for (uint32_t i = 0; i < n / 2; i++) {
         uintptr_t low = m->slot[i];
         m->slot[i] = m->slot[n - 1 - i];
@@ -246,13 +246,13 @@ __attribute__((noinline)) static void *mag_alloc_slow(struct sl_owner *o, struct
     void *p = NULL;
     owner_lock(o);
     if (m == NULL) {
-        p = slab_alloc(o, r, &o->st->cur[0], o->obj_size);
+        p = slab_alloc(r, &o->st->cur[0], o->obj_size);
     } else {
         mag_refresh(o, m, "alloc");
         if (m->n == 0)
             m->n = mag_refill(o, m);
         if (m->n > 0)
-            p = slab_unstash(o, r, m->slot[--m->n]);
+            p = slab_unstash(r, m->slot[--m->n]);
     }
     owner_unlock(o);
     if (p == NULL)
@@ -268,7 +268,7 @@ void *mag_alloc(struct sl_owner *o)
         uint32_t n = mag_current(m, o) ? m->n : 0; /* no read of n before the epoch check */
         if (n - 1 < MAG_CAP) {
             m->n = n - 1;
-            void *p = slab_unstash(o, &o->regions[0], m->slot[n - 1]);
+            void *p = slab_unstash(&o->regions[0], m->slot[n - 1]);
             mag_leave(m);
             return p;
         }
@@ -286,15 +286,15 @@ __attribute__((noinline)) static void mag_free_slow(struct sl_owner *o, struct s
         mag_refresh(o, m, "free");
         if (m->n == MAG_CAP) { /* give back the older half */
             for (uint32_t i = 0; i < MAG_CAP / 2; i++)
-                slab_unreserve(o, &o->regions[0], m->slot[i]);
+                slab_unreserve(&o->regions[0], m->slot[i]);
             memmove(m->slot, m->slot + MAG_CAP / 2, MAG_CAP / 2 * sizeof m->slot[0]);
             m->n = MAG_CAP / 2;
         }
     }
-    if (m != NULL && slab_stash(o, a, p, "free"))
+    if (m != NULL && slab_stash(a, p, "free"))
         m->slot[m->n++] = p;
     else
-        slab_free(o, a, p, "free");
+        slab_free(a, p, "free");
     owner_unlock(o);
 }
 
@@ -303,7 +303,7 @@ void mag_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p)
     struct sl_mag *m = mag_of(o);
     if (m != NULL) {
         mag_enter(m);
-        if (mag_current(m, o) && m->n < MAG_CAP && slab_stash(o, a, p, "free")) {
+        if (mag_current(m, o) && m->n < MAG_CAP && slab_stash(a, p, "free")) {
             m->slot[m->n++] = p;
             mag_leave(m);
             return;

@@ -3,25 +3,25 @@
  */
 #include "object.h"
 
-#include "owner.h"
+#include "report.h"
 #include "sanitize.h"
 #include "slab.h"
 
 SL_RACY_READER static bool large_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     uint32_t idx;
-    const struct sl_unit *u = arena_span_of(a, addr, &idx);
-    if (u == NULL)
+    const struct sl_span *s = arena_span_of(a, addr, &idx);
+    if (s == NULL)
         return false;
     uintptr_t start = arena_unit_addr(a, idx);
     *out = (struct sl_obj){
         .arena = a,
-        .span = u,
+        .span = s,
         .start = start,
-        .size = u->size,
+        .size = s->size,
         .index = start - a->base,
-        .live = u->live != 0,
-        .sealed = arena_span_sealed(a, idx, u),
+        .live = s->live != 0,
+        .sealed = arena_span_sealed(a, idx, s),
     };
     return true;
 }
@@ -34,11 +34,10 @@ bool object_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 void object_verify(const struct sl_obj *obj, const char *call)
 {
     const struct sl_arena *a = obj->arena;
-    if (a->region->slots == 0)
-        region_check(a, obj->span, call);
-    else if (obj->size > a->region->stride)
-        owner_fatal(a->owner, call, "corrupted metadata: slot size %zu above its stride %u",
-                    obj->size, a->region->stride);
+    size_t room = a->region->slots != 0 ? a->region->stride : (size_t)obj->span->span * a->unit;
+    if (obj->size > room)
+        sl_report(&a->region->who, call, "corrupted metadata: allocation size %zu above its room %zu",
+                  obj->size, room);
 }
 
 bool object_live_at(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)

@@ -16,9 +16,9 @@
 /* Fill *out for the object of arena a that contains addr. */
 bool object_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out);
 
-/* Abort (naming call) if what *obj says about its bounds was forged: a
- * slot's recorded size beyond its stride, or a large span whose record
- * fails its check value. For callers about to act on obj's bounds
+/* Abort (naming call) if what *obj says about its bounds cannot be: a
+ * slot's recorded size (writable) beyond its stride, or a large
+ * allocation's beyond its span. For callers about to act on obj's bounds
  * (write-rare, realloc); not for signal handlers. */
 void object_verify(const struct sl_obj *obj, const char *call);
 

@@ -99,14 +99,14 @@ int sl_os_file_write(int fd, off_t off, const void *src, size_t len);
  * kernel: no mapping of either is read or written. */
 int sl_os_file_copy(int dst, int src, off_t off, size_t len);
 
-/* Kernel-mediated copy of len bytes into this process's memory at dst
- * through /proc/self/mem (works on read-only and mseal'd private pages).
- * The descriptor is reopened after fork. */
-int sl_os_procmem_write(void *dst, const void *src, size_t len);
+/* A close-on-exec descriptor for /proc/self/mem, or -1 + errno. It keeps
+ * referring to the process that opened it: a fork child opens its own. */
+int sl_os_procmem_open(void);
 
-/* In a fork child (owner.c's atfork handler): drop descriptors that
- * refer to the parent, such as its /proc/self/mem. */
-void sl_os_fork_child(void);
+/* Kernel-mediated copy of len bytes into this process's memory at dst
+ * through fd, from sl_os_procmem_open() (works on read-only and mseal'd
+ * private pages). */
+int sl_os_procmem_write(int fd, void *dst, const void *src, size_t len);
 
 /* A writable alias of one page-aligned range of the memfd, placed at hint
  * when that range is free (else where the kernel chooses); sl_os_release()

@@ -227,39 +227,16 @@ int sl_os_file_copy(int dst, int src, off_t off, size_t len)
     return 0;
 }
 
-/* /proc/self/mem, opened lazily; a fork child forgets the parent's
- * descriptor (which keeps writing into the parent) in sl_os_fork_child().
- * One atomic word and no lock: a lock held by another thread at fork()
- * would stay held forever in the child. */
-static _Atomic int procmem_fd = -1;
-
-static int procmem_get(void)
+int sl_os_procmem_open(void)
 {
-    int cur = atomic_load(&procmem_fd);
-    if (cur >= 0)
-        return cur;
-    int fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
+    if (os_fail_now(EACCES))
         return -1;
-    if (atomic_compare_exchange_strong(&procmem_fd, &cur, fd))
-        return fd;
-    close(fd); /* another thread opened it first */
-    return cur;
+    return open("/proc/self/mem", O_RDWR | O_CLOEXEC);
 }
 
-void sl_os_fork_child(void)
-{
-    int inherited = atomic_exchange(&procmem_fd, -1);
-    if (inherited >= 0)
-        close(inherited);
-}
-
-int sl_os_procmem_write(void *dst, const void *src, size_t len)
+int sl_os_procmem_write(int fd, void *dst, const void *src, size_t len)
 {
     if (os_fail_now(EIO))
-        return -1;
-    int fd = procmem_get();
-    if (fd < 0)
         return -1;
     return pwrite_all(fd, (off_t)(uintptr_t)dst, src, len);
 }

@@ -1,5 +1,6 @@
 /*
- * owner.h - what caches and pools have in common: the owner descriptor.
+ * owner.h - what caches and pools have in common: the owner descriptor,
+ * its lock, and the list of live owners.
  *
  * An owner (a cache or a pool) is two pieces of metadata in one mapping of
  * its own, away from every data page and ended by a guard page:
@@ -7,27 +8,39 @@
  *   [descriptor: read-only][state: read-write][guard]
  *
  * The descriptor holds what decides which memory belongs to the owner and
- * how it may be protected: name, flags, geometry and the arena lists. It is
- * writable only while owner_unprotect()..owner_protect() brackets a change
- * (creation, a new arena, destruction), always under the owner's lock. The
- * public handle (seal_cache *, seal_pool *) points at the descriptor, so a
- * handle check is a read of a page nobody can write.
+ * how it may be protected: name, flags, geometry and the regions with
+ * their arena lists. It is writable only between meta_open() and
+ * meta_close() (meta.h) around a change (creation, a new arena,
+ * destruction), always under the owner's lock. The public handle
+ * (seal_cache *, seal_pool *) points at the descriptor, so a handle check
+ * is a read of a page nobody can write.
  *
- * The state holds the lock and what changes on every call (current slabs,
- * counters). Everything in it that is acted upon is validated first.
+ * The state holds the lock and what changes on every call (cursors,
+ * counters, the magazine list). Nothing in it decides protection.
+ *
+ * The list of live owners, its count and the destroy quarantine are in the
+ * read-only globals (meta.h); the list itself is a read-only mapping. So
+ * no writable byte can hide an owner from fork handling or stats, or slip
+ * a forged descriptor into the quarantine (whose release unmaps it).
  *
  * Lock order: the owners-list lock, then an owner's lock, then the registry
- * lock. Write-rare, require, owns and seal_is_sealed take no owner lock,
- * nor do a cache's alloc and free when the thread's magazine serves them.
+ * lock, then meta's globals lock. Write-rare, require, owns and
+ * seal_is_sealed take no owner lock, nor do a cache's alloc and free when
+ * the thread's magazine serves them.
  *
  * Destroyed descriptors stay mapped (magic OWNER_DEAD, name kept) in a
  * quarantine of recent ones, so a use after destroy aborts with a message
  * instead of touching freed memory, until the descriptor is reused.
+ *
+ * Seal, destroy and fork are conducted from above (lifecycle.h): this file
+ * only provides the pieces they use.
  */
 #ifndef SEALLOC_OWNER_H
 #define SEALLOC_OWNER_H
 
 #include "region.h"
+#include "report.h"
+#include "slab.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -38,11 +51,6 @@
 #define OWNER_DEAD 0x6465616464656164ull  /* "deaddead" */
 
 #define SL_NAME_MAX 64
-
-struct sl_cursor {   /* the slab a region allocates from next */
-    uint32_t arena;  /* index in the region's arena list */
-    uint32_t unit;   /* UINT32_MAX: none */
-};
 
 struct sl_mag;
 
@@ -60,9 +68,8 @@ struct sl_owner_state {
 struct sl_owner {
     uint64_t magic;
     char name[SL_NAME_MAX];
+    struct sl_who who;   /* owner_kind() and name, for reports */
     unsigned flags;
-    bool memfd_backed;   /* data arenas are memfd mappings (write-rare) */
-    int pkey;            /* sealed spans are tagged with this key, or -1 */
     size_t obj_size;     /* cache: the size asked for; pool: 0 */
     size_t align;        /* cache: the alignment in use */
     struct sl_owner_state *st;
@@ -100,15 +107,31 @@ static inline struct sl_owner *owner_validate(const void *handle, uint64_t magic
     return (struct sl_owner *)(uintptr_t)o;
 }
 
-/* Bracket a change of the descriptor (caller holds o's lock). */
-void owner_unprotect(struct sl_owner *o);
-void owner_protect(struct sl_owner *o);
-
 void owner_lock(struct sl_owner *o);
 void owner_unlock(struct sl_owner *o);
 
-/* Unlist, release every region, and quarantine the descriptor. */
-void owner_destroy(struct sl_owner *o);
+/* The owners-list lock (the first lock in the order). */
+void owner_list_lock(void);
+void owner_list_unlock(void);
+
+/* With the owners-list lock and o's lock held: take o off the list, mark
+ * its descriptor dead (regions forgotten) and put it in the quarantine.
+ * `pinned` bytes of its memory stay mapped. Returns the descriptor mapping
+ * that left the quarantine, to release once the locks are dropped (NULL:
+ * none). */
+struct sl_owner *owner_retire(struct sl_owner *o, size_t pinned);
+
+/* Release what owner_retire() returned. */
+void owner_release(struct sl_owner *old);
+
+/* Call fn for every live owner; the caller holds the owners-list lock. */
+void owner_for_each_locked(void (*fn)(struct sl_owner *, void *), void *ctx);
+
+/* Call fn for every live owner with the owners-list lock held. */
+void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx);
+
+/* Bytes left pinned by destroyed permanent owners. */
+size_t owner_pinned_after_destroy(void);
 
 /* Human kind for messages: "cache" or "pool". */
 const char *owner_kind(const struct sl_owner *o);
@@ -116,20 +139,6 @@ const char *owner_kind(const struct sl_owner *o);
 /* Abort with the standard message about o. */
 __attribute__((noreturn, cold, format(printf, 3, 4)))
 void owner_fatal(const struct sl_owner *o, const char *call, const char *fmt, ...);
-
-/* Seal every region of o under its lock. 0 or -1 + errno. */
-int owner_seal(struct sl_owner *o);
-
-/* The owners-list lock, for magazine.c: a thread retiring a magazine takes
- * it before the owner's lock, so the owner cannot be destroyed meanwhile. */
-void owner_list_lock(void);
-void owner_list_unlock(void);
-
-/* Call fn for every live owner with the owners-list lock held. */
-void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx);
-
-/* Bytes left pinned by destroyed permanent owners. */
-size_t owner_pinned_after_destroy(void);
 
 /* The flags every owner accepts, and their validation shared by create. */
 #define SL_VALID_FLAGS (SEAL_PERMANENT | SEAL_WRITE_RARE)

@@ -9,6 +9,7 @@
  */
 #include "sealloc.h"
 
+#include "lifecycle.h"
 #include "object.h"
 #include "os.h"
 #include "owner.h"
@@ -56,7 +57,7 @@ seal_pool *seal_pool_create(const char *name, unsigned flags)
     }
     struct sl_region *large = &o->regions[LARGE];
     large->unit = sl_os_page_size();
-    large->rec_size = sizeof(struct sl_unit);
+    large->rec_size = 0; /* large spans have no writable record */
     large->first_arena = 64u << 20;
     if (owner_publish(o) != 0) {
         owner_discard(o);
@@ -73,20 +74,15 @@ static void *large_alloc(struct sl_owner *o, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    struct sl_arena *a;
-    struct sl_unit *u = region_take(o, &o->regions[LARGE], (uint32_t)pages, &a);
-    if (u == NULL)
-        return NULL;
-    u->live = 1;
-    u->size = size;
-    region_stamp(a, u);
-    return (void *)arena_unit_addr(a, arena_unit_index(a, u));
+    uint32_t idx;
+    struct sl_arena *a = region_take(&o->regions[LARGE], (uint32_t)pages, size, &idx);
+    return a == NULL ? NULL : (void *)arena_unit_addr(a, idx);
 }
 
 static void *pool_alloc_locked(struct sl_owner *o, size_t size, size_t align)
 {
     unsigned c = class_of(size, align);
-    void *p = c == LARGE ? large_alloc(o, size) : slab_alloc(o, &o->regions[c], &o->st->cur[c], size);
+    void *p = c == LARGE ? large_alloc(o, size) : slab_alloc(&o->regions[c], &o->st->cur[c], size);
     if (p == NULL)
         errno = ENOMEM;
     return p;
@@ -145,8 +141,8 @@ static struct sl_obj pool_resolve(struct sl_owner *o, const void *ptr, const cha
     if (a == NULL)
         owner_fatal(o, call, "%p was not allocated by this pool", ptr);
     if (a->owner != o)
-        owner_fatal(o, call, "%p belongs to %s \"%s\" (wrong pool)", ptr, owner_kind(a->owner),
-                    a->owner->name);
+        owner_fatal(o, call, "%p belongs to %s \"%s\" (wrong pool)", ptr, a->region->who.kind,
+                    a->region->who.name);
     registry_exit();
     struct sl_obj obj;
     if (!object_find(a, (uintptr_t)ptr, &obj))
@@ -159,18 +155,13 @@ static struct sl_obj pool_resolve(struct sl_owner *o, const void *ptr, const cha
     return obj;
 }
 
-static void pool_free_locked(struct sl_owner *o, const struct sl_obj *obj, const char *call)
+static void pool_free_locked(const struct sl_obj *obj, const char *call)
 {
     struct sl_arena *a = (struct sl_arena *)(uintptr_t)obj->arena;
-    if (a->region->slots != 0) {
-        slab_free(o, a, obj->start, call);
-        return;
-    }
-    struct sl_unit *u = (struct sl_unit *)(uintptr_t)obj->span;
-    region_check(a, u, call);
-    u->live = 0;
-    region_stamp(a, u);
-    region_reclaim(o, a, u, call);
+    if (a->region->slots != 0)
+        slab_free(a, obj->start, call);
+    else
+        region_reclaim(a, (uint32_t)((obj->start - a->base) >> a->unit_shift), call);
 }
 
 void seal_pool_free(seal_pool *p, void *ptr)
@@ -180,7 +171,7 @@ void seal_pool_free(seal_pool *p, void *ptr)
     struct sl_owner *o = owner_validate(p, OWNER_POOL, "seal_pool_free");
     owner_lock(o);
     struct sl_obj obj = pool_resolve(o, ptr, "free");
-    pool_free_locked(o, &obj, "free");
+    pool_free_locked(&obj, "free");
     owner_unlock(o);
 }
 
@@ -208,7 +199,7 @@ void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size)
         slab_resize(obj.arena, obj.start, size);
     } else if ((out = pool_alloc_locked(o, size, alignof(max_align_t))) != NULL) {
         memcpy(out, ptr, obj.size < size ? obj.size : size);
-        pool_free_locked(o, &obj, "realloc");
+        pool_free_locked(&obj, "realloc");
     }
     owner_unlock(o);
     return out;
@@ -216,14 +207,14 @@ void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size)
 
 int seal_pool_seal(seal_pool *p)
 {
-    return owner_seal(owner_validate(p, OWNER_POOL, "seal_pool_seal"));
+    return lifecycle_seal(owner_validate(p, OWNER_POOL, "seal_pool_seal"));
 }
 
 void seal_pool_destroy(seal_pool *p)
 {
     if (p == NULL)
         return;
-    owner_destroy(owner_validate(p, OWNER_POOL, "seal_pool_destroy"));
+    lifecycle_destroy(owner_validate(p, OWNER_POOL, "seal_pool_destroy"));
 }
 
 static bool pool_lookup(const seal_pool *p, const void *ptr, const char *call, struct sl_obj *out)

@@ -2,7 +2,7 @@
  * query.c - seal_is_sealed(): is this address in sealed memory?
  *
  * Lock-free and async-signal-safe: a registry lookup and a read of the
- * span record. Memory that a destroyed permanent owner left mseal'd still
+ * span record, both read-only to the program. Memory that a destroyed permanent owner left mseal'd still
  * counts as sealed.
  */
 #include "sealloc.h"
@@ -19,8 +19,8 @@ SL_RACY_READER int seal_is_sealed(const void *addr)
     int sealed = pinned;
     if (a != NULL) {
         uint32_t idx;
-        const struct sl_unit *u = arena_span_of(a, (uintptr_t)addr, &idx);
-        sealed = u != NULL && arena_span_sealed(a, idx, u);
+        const struct sl_span *s = arena_span_of(a, (uintptr_t)addr, &idx);
+        sealed = s != NULL && arena_span_sealed(a, idx, s);
     }
     registry_exit();
     return sealed;

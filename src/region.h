@@ -4,9 +4,9 @@
  * A region is a list of arenas; an arena is one large contiguous
  * reservation cut into equal units (a slab each for caches and pool size
  * classes, a page each for large pool allocations). A span is a run of
- * units handed to the layer above; its first unit's record describes it.
- * Units are committed in address order (a high-water mark, then reuse of
- * reclaimed spans), so a seal is one mprotect per contiguous run of open
+ * units handed to the layer above; its head unit's span record describes
+ * it. Units are committed in address order (a high-water mark, then reuse
+ * of reclaimed spans), so a seal is one mprotect per contiguous run of open
  * spans, usually one per arena, whatever the number of objects.
  *
  * A seal makes a span read-only in the page tables; for write-rare owners
@@ -21,39 +21,45 @@
  *           committed ahead, read-write but untouched, so that the kernel
  *           can back a growing arena with transparent huge pages (below).
  *   OPEN    read-write; objects are allocated in it; region_seal() makes
- *           it SEALED if it holds a live object.
- *   SEALED  read-only; nothing new is allocated in it; frees are counted
- *           out of band; when it holds no live object region_reclaim()
- *           makes it FREE (or PINNED for a permanent owner).
+ *           it SEALED unless it verifiably holds no object.
+ *   SEALED  read-only; nothing new is allocated in it; frees clear its
+ *           sealed bitmap; when that is empty region_reclaim() makes it
+ *           FREE (or PINNED for a permanent owner).
  *   PINNED  mseal'd, empty, never reused; counted as pinned memory.
  *
- * Invariants:
- *  - Arena descriptors (base, size, unit, records) live in a page that is
- *    read-only after creation; the arena list lives in the owner's
- *    protected page. Records and the arena's bitmaps are writable but every
- *    field that decides protection (span length, state, live count of a
- *    sealed span, requested size of a large span) is covered by a keyed
- *    check value that is verified before it is acted upon (region_check()),
- *    as is the high-water mark before a span is taken at it. Lock-free
- *    readers (lookups, the caches' fast paths) cannot afford the check
- *    value: they use the high-water mark and the open bitmap only to
- *    refuse, and the fast paths cross-check what they hand out (slab.h).
- *    A slot's recorded size is bounded by its stride (object_verify()).
- *  - A unit record lives outside the data pages, in a mapping ended by a
- *    guard page.
- *  - Huge pages: an anonymous arena is aligned to the transparent huge
- *    page size and hinted for huge pages (whole reservation, one mapping).
- *    Units are committed one span at a time, so a small region stays on
- *    base pages; once an arena has used a huge page's worth of units, a
- *    span taken at the high-water mark is committed up to the next huge
- *    page boundary, and the populate or first touch of that block faults
- *    in one huge page. At most one huge page per arena is committed ahead
- *    of use. A seal or reclaim inside a huge page splits its mapping, not
- *    the memory's contents.
- *  - Lookups (region_arena_of, arena_span_of) take no lock: arenas are
- *    only appended while the owner lives, and records are always mapped.
- *  - A slab emptied while OPEN stays OPEN and is reused; a SEALED slab is
- *    reclaimed when its last object is freed, a large span at its free.
+ * Where the state lives (the point of README "Security"): everything that
+ * decides what is sealed, made writable, unmapped, remapped at fork or
+ * reused is in the arena's control pages, read-only to the program:
+ *
+ *   [descriptor: RO][control: RO][partial bitmap: RW][slab records: RW][guard]
+ *
+ *  - descriptor: base, size, unit, the other mappings' addresses;
+ *  - control: the high-water and "ahead" marks, the free and open bitmaps,
+ *    and one span record per unit (span length, head, state, mseal marks,
+ *    live count, a large allocation's size, and for a sealed slab the
+ *    bitmap of its live slots). They change only through meta.h's writers
+ *    (meta_open()/meta_close() around a take, seal or reclaim; meta_write()
+ *    for a sealed free), always under the owner's lock;
+ *  - slab records (slab.h): the bookkeeping of OPEN slabs (taken bitmap,
+ *    slot states, count, bump index, requested sizes), writable because
+ *    every allocation changes them. They never decide protection: a seal
+ *    reads them to learn which slots are live, after checking them against
+ *    each other and against the data (a free slot is all zeros), and
+ *    copies the answer into the read-only span record; after that only the
+ *    span record counts for that slab.
+ * So the set of spans a seal covers is every OPEN span below the
+ * high-water mark, read from the control pages: no writable byte can
+ * leave one out.
+ *
+ * Huge pages: an anonymous arena is aligned to the transparent huge page
+ * size and hinted for huge pages (whole reservation, one mapping). Units
+ * are committed one span at a time, so a small region stays on base pages;
+ * once an arena has used a huge page's worth of units, a span taken at the
+ * high-water mark is committed up to the next huge page boundary. At most
+ * one huge page per arena is committed ahead of use.
+ *
+ * Lookups (region_arena_of, arena_span_of) take no lock: arenas are only
+ * appended while the owner lives, and the control pages are always mapped.
  */
 #ifndef SEALLOC_REGION_H
 #define SEALLOC_REGION_H
@@ -63,81 +69,100 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "report.h"
 #include "sanitize.h"
 
 #define SL_MAX_ARENAS 16
 
 enum sl_unit_state { UNIT_FREE = 0, UNIT_OPEN = 1, UNIT_SEALED = 2, UNIT_PINNED = 3 };
 
-struct sl_unit {
-    uint32_t span;  /* head: units in the span; other units: 0 */
-    uint32_t head;  /* index of the span's head unit */
-    uint8_t state;  /* enum sl_unit_state (head only) */
-    uint8_t msealed; /* the span was mseal'd (cannot be discarded) */
+/* Read-only: one per unit, in the arena's control pages. */
+struct sl_span {
+    uint32_t span;     /* head: units in the span; other units: 0 */
+    uint32_t head;     /* index of the span's head unit */
+    uint8_t state;     /* enum sl_unit_state (head only) */
+    uint8_t msealed;   /* the span was mseal'd (cannot be discarded) */
     uint8_t inherited; /* fork child: mseal'd before the fork, so it still
                         * maps the parent's memfd (write-rare refuses it) */
-    uint8_t claimed; /* slab: an allocation cursor's current slab (others
-                      * adopt it only when it is not) */
-    uint32_t live;  /* live objects in the span (slab: slots taken, held
-                     * by the program or cached in a thread's magazine) */
-    uint32_t bump;  /* slab: slots never handed out so far */
-    uint32_t pad2;
-    uint64_t size;  /* large allocation: bytes requested */
-    uint64_t nonfull[2]; /* slab: bit w set if bitmap word w (below bump) has a free slot */
-    uint64_t check; /* sl_mac over the fields above that matter */
-    uint64_t bits[]; /* slab: taken bitmap, per-slot states (slab.h), then
-                      * optional per-slot sizes */
+    uint8_t pad;
+    uint32_t live;     /* sealed slab: live slots (popcount of bits);
+                        * large span: 1 while allocated */
+    uint64_t size;     /* large allocation: bytes requested */
+    uint64_t bits[];   /* sealed slab: which slots are live */
 };
 
-struct sl_owner;
+/* Writable: the bookkeeping of an OPEN slab (slab.h). */
+struct sl_unit {
+    uint32_t claimed; /* an allocation cursor's current slab (others
+                       * adopt it only when it is not) */
+    uint32_t live;    /* slots taken, held by the program or cached in a
+                       * thread's magazine */
+    uint32_t bump;    /* slots never handed out so far */
+    uint32_t pad;
+    uint64_t nonfull[2]; /* bit w set if bitmap word w (below bump) has a free slot */
+    uint64_t bits[];  /* taken bitmap, per-slot states (slab.h), then
+                       * optional per-slot sizes */
+};
+
 struct sl_region;
 
-/* Read-only after creation. */
+/* Read-only: the arena descriptor, written once at creation. */
 struct sl_arena {
     uintptr_t base;
     size_t size;
-    size_t unit;     /* bytes per unit, a power of two */
+    size_t unit;        /* bytes per unit, a power of two */
     unsigned unit_shift; /* log2(unit) */
     uint32_t n_units;
-    uint32_t id;     /* unique in the process; part of every check value */
-    size_t rec_size; /* bytes per unit record */
-    uint64_t rec_inv; /* for div_by(): record offset -> unit index; 0:
-                       * records span 4 GiB or more, divide instead */
-    unsigned char *recs;
-    struct sl_arena_state *st;
-    int fd;          /* memfd backing the data, or -1 */
-    off_t fd_off;    /* offset of base in the memfd */
-    struct sl_owner *owner;
+    uint32_t id;        /* unique in the process, for reports */
+    uint32_t words;     /* words of each arena bitmap (a bit per unit) */
+    struct sl_arena_ctl *ctl; /* the control pages */
+    size_t ctl_bytes;
+    unsigned char *spans; /* span records, span_size bytes apart */
+    size_t span_size;
+    uint64_t *partial;  /* writable: slabs with a free slot */
+    unsigned char *recs; /* writable slab records, rec_size bytes apart */
+    size_t rec_size;
+    int fd;             /* memfd backing the data, or -1 */
+    off_t fd_off;       /* offset of base in the memfd */
+    const void *owner;  /* the owner's handle, for identity checks only */
     struct sl_region *region;
-    unsigned cls;    /* which region of the owner */
-    void *meta;      /* the metadata mapping, for release */
+    void *meta;         /* the metadata mapping, for release */
     size_t meta_size;
-    uintptr_t map_lo; /* the data reservation: guard pages and alignment */
-    size_t map_size;  /* slack around [base, base + size) included */
+    uintptr_t map_lo;   /* the data reservation: guard pages and alignment */
+    size_t map_size;    /* slack around [base, base + size) included */
     uint32_t huge_units; /* units per transparent huge page; 0: none */
 };
 
-/* Writable per-arena bookkeeping. */
-struct sl_arena_state {
-    uint32_t hwm;        /* units below this have been used */
-    uint32_t ahead;      /* units below this are committed (>= hwm) */
-    uint64_t hwm_check;
-    uint64_t words;      /* bitmap words per bitmap below */
-    uint64_t bitmaps[];  /* free_bits, open_bits, partial_bits */
+/* Read-only: the arena's control header; bitmaps follow, `words` each. */
+struct sl_arena_ctl {
+    uint32_t hwm;   /* units below this have been used */
+    uint32_t ahead; /* units below this are committed (>= hwm) */
+    uint64_t bitmaps[]; /* free_bits, open_bits */
 };
 
-/* Lives in the owner's protected page. */
+enum { BM_FREE = 0, BM_OPEN = 1 };
+
+/* Lives in the owner's read-only descriptor; configured before publish. */
 struct sl_region {
     size_t unit;         /* bytes per unit */
-    size_t rec_size;     /* bytes per record */
+    size_t rec_size;     /* bytes per writable slab record; 0 for large spans */
     size_t first_arena;  /* bytes in the first arena */
     uint32_t stride;     /* slab: bytes per slot; 0 for large spans */
     uint64_t stride_inv; /* slab: UINT64_MAX / stride + 1 (0 for 1), for division */
     uint32_t slots;      /* slab: slots per slab */
     uint32_t obj_size;   /* slab: the object size (cache) or class size */
     bool sizes;          /* slab: per-slot requested sizes follow the bitmap */
+    unsigned cls;        /* which region of the owner */
+    /* What the owner decided at creation: */
+    struct sl_who who;   /* for reports */
+    const void *owner;   /* the owner's handle (identity only) */
+    bool permanent;      /* SEAL_PERMANENT: seals are mseal'd */
+    bool write_rare;     /* SEAL_WRITE_RARE */
+    bool memfd;          /* data arenas are memfd mappings */
+    int pkey;            /* sealed spans are tagged with this key, or -1 */
+    void *home;          /* the read-only pages holding this struct */
+    size_t home_len;
     unsigned n_arenas;
-    unsigned cls;
     struct sl_arena *arenas[SL_MAX_ARENAS];
 };
 
@@ -145,15 +170,13 @@ struct sl_region {
  * layers' lock-free lookups). */
 struct sl_obj {
     const struct sl_arena *arena;
-    const struct sl_unit *span;
+    const struct sl_span *span;
     uintptr_t start;  /* first byte of the object or allocation */
     size_t size;      /* bytes a write-rare may touch: the size asked for */
     uint64_t index;   /* cache: object number; pool: offset in its chunk */
     bool live;
     bool sealed;
 };
-
-enum { BM_FREE = 0, BM_OPEN = 1, BM_PARTIAL = 2, BM_COUNT = 3 };
 
 /* n / d for n, d < 2^32, with inv = UINT64_MAX / d + 1 (exact: Lemire,
  * Kaser and Kurz, "Faster remainder by direct computation", 2019). */
@@ -163,9 +186,14 @@ static inline uint32_t div_by(uint64_t n, uint64_t inv)
     return inv == 0 ? (uint32_t)n : (uint32_t)(((unsigned __int128)inv * n) >> 64);
 }
 
-static inline uint64_t *arena_bitmap(const struct sl_arena *a, int which)
+static inline const uint64_t *arena_bitmap(const struct sl_arena *a, int which)
 {
-    return a->st->bitmaps + (size_t)which * a->st->words;
+    return a->ctl->bitmaps + (size_t)which * a->words;
+}
+
+static inline const struct sl_span *arena_span(const struct sl_arena *a, uint32_t idx)
+{
+    return (const struct sl_span *)(a->spans + (size_t)idx * a->span_size);
 }
 
 static inline struct sl_unit *arena_unit(const struct sl_arena *a, uint32_t idx)
@@ -178,43 +206,43 @@ static inline uintptr_t arena_unit_addr(const struct sl_arena *a, uint32_t idx)
     return a->base + (uintptr_t)idx * a->unit;
 }
 
-static inline uint32_t arena_unit_index(const struct sl_arena *a, const struct sl_unit *u)
+static inline uint32_t arena_hwm(const struct sl_arena *a)
 {
-    uint64_t off = (uint64_t)((const unsigned char *)u - a->recs);
-    return a->rec_inv != 0 ? div_by(off, a->rec_inv) : (uint32_t)(off / a->rec_size);
+    return __atomic_load_n(&a->ctl->hwm, __ATOMIC_ACQUIRE);
 }
 
 static inline bool bit_get(const uint64_t *bm, uint32_t i) { return (bm[i / 64] >> (i % 64)) & 1; }
 static inline void bit_set(uint64_t *bm, uint32_t i) { bm[i / 64] |= 1ull << (i % 64); }
 static inline void bit_clear(uint64_t *bm, uint32_t i) { bm[i / 64] &= ~(1ull << (i % 64)); }
 
-/* Check value of a head record as it stands. */
-uint64_t region_mac(const struct sl_arena *a, uint32_t idx, const struct sl_unit *u);
+/* Take a span of n units, committed and OPEN, its writable records zeroed;
+ * large (slots == 0 regions): live 1 and `size` bytes requested. The head
+ * unit's index in *idx_out. NULL + errno (ENOMEM) when no address space or
+ * memory is left. */
+struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uint32_t *idx_out);
 
-/* Abort (naming call and owner) unless u's check value matches. */
-void region_check(const struct sl_arena *a, const struct sl_unit *u, const char *call);
+/* Which slots of OPEN slab idx of a are live, for a seal: fills live_bits
+ * ((slots + 63) / 64 words) and returns their count, after verifying the writable
+ * record (aborts on corruption). The slab layer's slab_census(), handed
+ * down by the caller of region_seal(); NULL for regions of large spans. */
+typedef uint32_t (*sl_census_fn)(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits);
 
-/* Recompute u's check value after a legitimate change. */
-static inline void region_stamp(const struct sl_arena *a, struct sl_unit *u)
-{
-    u->check = region_mac(a, arena_unit_index(a, u), u);
-}
+/* Seal every OPEN span of r below its arenas' high-water marks; slabs
+ * whose census finds no live object stay OPEN. Retries mseal for spans of
+ * a permanent owner that an earlier seal left sealed but not mseal'd.
+ * 0, or -1 + errno: spans whose mprotect succeeded are SEALED, the rest
+ * stay OPEN. */
+int region_seal(struct sl_region *r, sl_census_fn census);
 
-/* Take a span of n units, committed and OPEN, its records zeroed. NULL +
- * errno (ENOMEM) when no address space or memory is left. */
-struct sl_unit *region_take(struct sl_owner *o, struct sl_region *r, uint32_t n,
-                            struct sl_arena **arena_out);
+/* A sealed slab's slot `slot` (head idx of a) is freed: clear its bit in
+ * the span record. Aborts (naming call) unless that slot is live. Returns
+ * the live slots left. */
+uint32_t region_sealed_free(struct sl_arena *a, uint32_t idx, uint32_t slot, const char *call);
 
-/* Seal every OPEN span of r that holds a live object. 0, or -1 + errno:
- * spans whose mprotect succeeded are SEALED, the rest stay OPEN. */
-int region_seal(struct sl_owner *o, struct sl_region *r);
-
-/* Give back an empty span (OPEN or SEALED): FREE, or PINNED if mseal'd.
- * 0, or -1 + errno (the span then stays as it was). */
-int region_reclaim(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
-                   const char *call);
-
-
+/* Give back an empty span: a SEALED slab whose span record counts no live
+ * slot, or a large span being freed. It becomes FREE, or PINNED if
+ * mseal'd. 0, or -1 + errno (the span then stays as it was). */
+int region_reclaim(struct sl_arena *a, uint32_t idx, const char *call);
 
 /* The arena of r containing addr, or NULL. Lock-free (inline: every free
  * and allocation of the fast path resolves its slot through these). */
@@ -230,30 +258,22 @@ SL_RACY_READER static inline struct sl_arena *region_arena_of(const struct sl_re
     return NULL;
 }
 
-/* The head unit of the span that unit idx belongs to (as its record says). */
-SL_RACY_READER static inline uint32_t arena_head_index(const struct sl_arena *a, uint32_t idx)
-{
-    const struct sl_unit *u = arena_unit(a, idx);
-    return u->span != 0 ? idx : u->head;
-}
-
 /* The head record of the span containing addr in a (its index in *idx),
- * or NULL if addr is in a FREE unit or a corrupted tail. Lock-free. */
-SL_RACY_READER static inline struct sl_unit *arena_span_of(const struct sl_arena *a, uintptr_t addr,
-                                                          uint32_t *head_idx)
+ * or NULL if addr is in a FREE unit. Lock-free. */
+SL_RACY_READER static inline const struct sl_span *arena_span_of(const struct sl_arena *a,
+                                                                uintptr_t addr, uint32_t *head_idx)
 {
     uint32_t idx = (uint32_t)((addr - a->base) >> a->unit_shift);
-    uint32_t hwm = __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE);
-    if (idx >= hwm || hwm > a->n_units)
+    if (idx >= arena_hwm(a))
         return NULL;
-    uint32_t h = arena_head_index(a, idx);
-    if (h > idx)
-        return NULL;
-    struct sl_unit *u = arena_unit(a, h);
-    if (u->span == 0 || h + u->span <= idx || u->state == UNIT_FREE)
+    const struct sl_span *s = arena_span(a, idx);
+    uint32_t h = s->span != 0 ? idx : s->head;
+    s = arena_span(a, h);
+    if (s->span == 0 || h > idx || h + s->span <= idx ||
+        __atomic_load_n(&s->state, __ATOMIC_RELAXED) == UNIT_FREE)
         return NULL;
     *head_idx = h;
-    return u;
+    return s;
 }
 
 /* Whether unit idx of a is listed in the arena's open bitmap. Lock-free. */
@@ -262,28 +282,28 @@ SL_RACY_READER static inline bool arena_open_bit(const struct sl_arena *a, uint3
     return (__atomic_load_n(&arena_bitmap(a, BM_OPEN)[idx / 64], __ATOMIC_ACQUIRE) >> (idx % 64)) & 1;
 }
 
-/* Whether lookups may call span u (head idx of a) sealed: its record says
- * SEALED or PINNED and its open bit is clear. A seal writes the record
- * before its system call and clears the bit after (region.c), so memory
- * is never reported sealed while its pages are still writable. */
+/* Whether lookups may call span s (head idx of a) sealed: it says SEALED
+ * or PINNED and its open bit is clear. A seal writes the span before its
+ * system call and clears the bit after (region.c), so memory is never
+ * reported sealed while its pages are still writable. */
 SL_RACY_READER static inline bool arena_span_sealed(const struct sl_arena *a, uint32_t idx,
-                                                    const struct sl_unit *u)
+                                                    const struct sl_span *s)
 {
-    uint8_t state = __atomic_load_n(&u->state, __ATOMIC_RELAXED);
+    uint8_t state = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
     return (state == UNIT_SEALED || state == UNIT_PINNED) && !arena_open_bit(a, idx);
 }
 
 /* Unmap everything of r that may be unmapped; pinned spans stay. Returns
  * the bytes left pinned. */
-size_t region_destroy(struct sl_owner *o, struct sl_region *r);
+size_t region_destroy(struct sl_region *r);
 
 /* In a fork child: give the memfd-backed arena a private copy of its pages
  * (mseal'd spans excepted: they stay shared and write-rare refuses them). */
 void arena_privatize(struct sl_arena *a);
 
-/* Calls fn(a, head) for every span of r that is not FREE. */
+/* Calls fn(a, idx, span) for every span of r that is not FREE. */
 void region_for_each_span(const struct sl_region *r,
-                          void (*fn)(const struct sl_arena *, const struct sl_unit *, void *),
+                          void (*fn)(const struct sl_arena *, uint32_t, const struct sl_span *, void *),
                           void *ctx);
 
 #endif /* SEALLOC_REGION_H */

@@ -2,9 +2,11 @@
  * registry.c - the process-wide address -> arena table (see registry.h).
  *
  * Two tables, each a sorted array of non-overlapping entries in a mapping
- * of its own. Readers use the one `active` points to, which nobody changes
- * while it is active. A writer (under `lock`) waits until no reader is
- * inside, makes the other table writable, fills it with the active entries
+ * of its own. Both mappings and the choice of the active one are recorded
+ * in the read-only globals (meta.h), so no writable byte can point a
+ * reader at a forged table or a writer at a page that is not a table.
+ * Readers use the active one, which nobody changes while it is active. A
+ * writer (under `lock`) waits until no reader is inside, makes the other table writable, fills it with the active entries
  * plus or minus its change, makes it read-only again and publishes it. So
  * a reader never retries and never waits for a writer, even a signal
  * handler that interrupted the writer's own thread mid-change: that is
@@ -12,8 +14,9 @@
  */
 #include "registry.h"
 
-#include "guard.h"
+#include "meta.h"
 #include "os.h"
+#include "report.h"
 #include "sanitize.h"
 
 #include <errno.h>
@@ -34,8 +37,6 @@ struct table {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct table *tables[2];
-static struct table *_Atomic active;
 static _Atomic long readers;
 static _Atomic int draining; /* a writer waiting for readers */
 
@@ -65,13 +66,24 @@ static size_t table_bytes(void)
     return (sizeof(struct table) + pg - 1) / pg * pg;
 }
 
+static const struct table *active(void)
+{
+    return __atomic_load_n(&SL_G->registry_active, __ATOMIC_ACQUIRE);
+}
+
 /* The inactive table, writable and free of readers; NULL + errno. */
 static struct table *begin_change(void)
 {
-    for (int i = 0; i < 2; i++)
-        if (tables[i] == NULL && (tables[i] = sl_os_reserve(table_bytes(), -1)) == NULL)
+    for (int i = 0; i < 2; i++) {
+        if (SL_G->registry_tables[i] != NULL)
+            continue;
+        void *t = sl_os_reserve(table_bytes(), -1);
+        if (t == NULL)
             return NULL;
-    struct table *next = atomic_load(&active) == tables[0] ? tables[1] : tables[0];
+        meta_globals_begin()->registry_tables[i] = t;
+        meta_globals_end();
+    }
+    struct table *next = SL_G->registry_tables[active() == SL_G->registry_tables[0]];
     wait_for_readers(); /* some may still read `next` from before the last switch */
     if (sl_os_commit(next, table_bytes()) != 0)
         return NULL;
@@ -81,16 +93,17 @@ static struct table *begin_change(void)
 static void publish(struct table *next)
 {
     /* The table is one mapping: making it read-only splits nothing. A
-     * failure (only injected ones are plausible) is retried once, then is
-     * fatal, since a writable root of trust must not be left behind. */
-    if (sl_os_protect_ro(next, table_bytes()) != 0 && sl_os_protect_ro(next, table_bytes()) != 0)
-        sl_fatal("registry", "process", "-", "cannot make the registry read-only");
-    atomic_store_explicit(&active, next, memory_order_release);
+     * failure (only injected ones are plausible) is fatal, since a
+     * writable root of trust must not be left behind. */
+    meta_close(next, table_bytes());
+    struct sl_globals *g = meta_globals_begin();
+    __atomic_store_n(&g->registry_active, next, __ATOMIC_RELEASE);
+    meta_globals_end();
 }
 
 SL_RACY_READER struct sl_arena *registry_find(uintptr_t addr, bool *pinned)
 {
-    const struct table *t = atomic_load_explicit(&active, memory_order_acquire);
+    const struct table *t = active();
     *pinned = false;
     if (t == NULL)
         return NULL;
@@ -112,7 +125,7 @@ SL_RACY_READER struct sl_arena *registry_find(uintptr_t addr, bool *pinned)
 
 static size_t active_count(void)
 {
-    const struct table *t = atomic_load(&active);
+    const struct table *t = active();
     return t == NULL ? 0 : t->count;
 }
 
@@ -124,7 +137,7 @@ int registry_add(uintptr_t base, size_t size, struct sl_arena *arena)
     if (active_count() == REGISTRY_CAPACITY)
         errno = ENOMEM;
     else if ((next = begin_change()) != NULL) {
-        const struct table *cur = atomic_load(&active);
+        const struct table *cur = active();
         size_t n = active_count(), j = 0;
         bool placed = false;
         for (size_t i = 0; i < n; i++) {
@@ -150,7 +163,7 @@ void registry_remove(struct sl_arena *arena)
     struct table *next = begin_change();
     if (next == NULL && (next = begin_change()) == NULL)
         sl_fatal("registry", "process", "-", "cannot make the registry writable");
-    const struct table *cur = atomic_load(&active);
+    const struct table *cur = active();
     size_t n = active_count(), j = 0;
     for (size_t i = 0; i < n; i++)
         if (cur->e[i].arena != arena || arena == NULL)

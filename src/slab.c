@@ -1,10 +1,11 @@
 /*
- * slab.c - slot placement in slabs: allocation, free, lookup (see slab.h).
+ * slab.c - slot placement in slabs: allocation, free, lookup, and the
+ * census a seal takes of an open slab (see slab.h).
  */
 #include "slab.h"
 
-#include "guard.h"
 #include "os.h"
+#include "report.h"
 #include "sanitize.h"
 
 #include <errno.h>
@@ -86,6 +87,17 @@ void slab_drop_cursor(struct sl_region *r, struct sl_cursor *cur)
     cur->unit = UINT32_MAX;
 }
 
+/* Whether slab idx of a is OPEN, as the read-only control pages say (its
+ * span record and the open bitmap must agree). */
+static bool slab_open(const struct sl_arena *a, uint32_t idx, const char *call)
+{
+    const struct sl_span *s = arena_span(a, idx);
+    bool open = s->span == 1 && s->head == idx && s->state == UNIT_OPEN;
+    if (open != arena_open_bit(a, idx))
+        sl_report(&a->region->who, call, "corrupted metadata: slab %u of arena %u", idx, a->id);
+    return open;
+}
+
 /* Make u (unit idx of arena ai) the cursor's slab, claimed by it. */
 static void cursor_claim(struct sl_region *r, struct sl_cursor *cur, unsigned ai, uint32_t idx,
                          struct sl_unit *u)
@@ -97,21 +109,18 @@ static void cursor_claim(struct sl_region *r, struct sl_cursor *cur, unsigned ai
 
 /* Make an OPEN slab with a free slot current: a partial one that no other
  * cursor allocates from, or a new one. */
-static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
-                                  struct sl_arena **out)
+static struct sl_unit *slab_adopt(struct sl_region *r, struct sl_cursor *cur, struct sl_arena **out)
 {
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
         struct sl_arena *a = r->arenas[ai];
-        const uint64_t *pb = arena_bitmap(a, BM_PARTIAL);
-        for (uint32_t w = 0; w < a->st->words; w++) {
-            for (uint64_t bits = pb[w]; bits != 0; bits &= bits - 1) {
+        for (uint32_t w = 0; w < a->words; w++) {
+            for (uint64_t bits = a->partial[w]; bits != 0; bits &= bits - 1) {
                 uint32_t idx = w * 64 + (uint32_t)__builtin_ctzll(bits);
                 struct sl_unit *u = idx < a->n_units ? arena_unit(a, idx) : NULL;
-                if (u == NULL || u->state != UNIT_OPEN || u->live >= r->slots)
-                    owner_fatal(o, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
+                if (u == NULL || !slab_open(a, idx, "alloc") || u->live >= r->slots)
+                    sl_report(&r->who, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
                 if (u->claimed)
                     continue;
-                region_check(a, u, "alloc");
                 cursor_claim(r, cur, ai, idx, u);
                 *out = a;
                 return u;
@@ -119,11 +128,12 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
         }
     }
     bool after_full = cur->unit != UINT32_MAX; /* slab_current: the cursor's slab is full */
-    struct sl_arena *a;
-    struct sl_unit *u = region_take(o, r, 1, &a);
-    if (u == NULL)
+    uint32_t idx;
+    struct sl_arena *a = region_take(r, 1, 0, &idx);
+    if (a == NULL)
         return NULL;
-    uintptr_t base = arena_unit_addr(a, arena_unit_index(a, u));
+    struct sl_unit *u = arena_unit(a, idx);
+    uintptr_t base = arena_unit_addr(a, idx);
     /* A region that has just filled a slab is likely to fill this one too:
      * fault its pages in with one call. After a seal, and for the first
      * slab, pages stay lazy, so a cache or size class holding a few objects
@@ -131,10 +141,10 @@ static struct sl_unit *slab_adopt(struct sl_owner *o, struct sl_region *r, struc
     if (after_full && r->unit <= SLAB_TARGET)
         sl_os_prefault((void *)base, r->unit);
     sl_poison(base, r->unit);
-    bit_set(arena_bitmap(a, BM_PARTIAL), arena_unit_index(a, u));
+    bit_set(a->partial, idx);
     for (unsigned ai = 0; ai < r->n_arenas; ai++)
         if (r->arenas[ai] == a)
-            cursor_claim(r, cur, ai, arena_unit_index(a, u), u);
+            cursor_claim(r, cur, ai, idx, u);
     *out = a;
     return u;
 }
@@ -170,52 +180,50 @@ static uint32_t find_free_slot(const struct sl_region *r, struct sl_unit *u)
 
 /* The slab to allocate from: the cursor's while it has room (it stays
  * current when full, so a free on it makes room without a new adoption),
- * else an adopted one. Adoption verifies the check value; the cursor's slab
- * had it verified then, and the cursor is dropped when its slab is sealed,
- * so only its state is checked here. */
-static struct sl_unit *slab_current(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
-                                    struct sl_arena **out)
+ * else an adopted one. The cursor is writable: its slab must be OPEN by
+ * the control pages. */
+static struct sl_unit *slab_current(struct sl_region *r, struct sl_cursor *cur, struct sl_arena **out)
 {
     if (cur->unit != UINT32_MAX) {
-        if (cur->arena >= r->n_arenas || cur->unit >= r->arenas[cur->arena]->n_units)
-            owner_fatal(o, "alloc", "corrupted metadata: allocation cursor");
+        if (cur->arena >= r->n_arenas || cur->unit >= arena_hwm(r->arenas[cur->arena]))
+            sl_report(&r->who, "alloc", "corrupted metadata: allocation cursor");
         struct sl_arena *a = r->arenas[cur->arena];
         struct sl_unit *u = arena_unit(a, cur->unit);
-        if (u->state != UNIT_OPEN)
-            owner_fatal(o, "alloc", "corrupted metadata: allocating from a sealed slab");
+        if (!slab_open(a, cur->unit, "alloc"))
+            sl_report(&r->who, "alloc", "corrupted metadata: allocating from a sealed slab");
         if (u->live < r->slots) {
             *out = a;
             return u;
         }
     }
-    return slab_adopt(o, r, cur, out);
+    return slab_adopt(r, cur, out);
 }
 
 /* Take a free slot of u (unit idx of a, the cursor's slab, which has
  * one: slab_current()). */
-static uintptr_t take_slot(struct sl_owner *o, struct sl_region *r, struct sl_arena *a,
-                           struct sl_unit *u, uint32_t idx, size_t asked, uint8_t state)
+static uintptr_t take_slot(struct sl_region *r, struct sl_arena *a, struct sl_unit *u, uint32_t idx,
+                           size_t asked, uint8_t state)
 {
     uint32_t slot = find_free_slot(r, u);
     if (slot == UINT32_MAX || bit_get(u->bits, slot))
-        owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
-                    idx, a->id);
+        sl_report(&r->who, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
+                  idx, a->id);
     bit_set(u->bits, slot);
     state_set(slot_states(r, u), slot, state);
     if (r->sizes)
         slot_sizes(r, u)[slot] = (uint16_t)asked;
     if (++u->live == r->slots)
-        bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
+        bit_clear(a->partial, idx);
     return arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride;
 }
 
-void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked)
+void *slab_alloc(struct sl_region *r, struct sl_cursor *cur, size_t asked)
 {
     struct sl_arena *a;
-    struct sl_unit *u = slab_current(o, r, cur, &a);
+    struct sl_unit *u = slab_current(r, cur, &a);
     if (u == NULL)
         return NULL;
-    uintptr_t p = take_slot(o, r, a, u, cur->unit, asked, SLOT_LIVE);
+    uintptr_t p = take_slot(r, a, u, cur->unit, asked, SLOT_LIVE);
     sl_unpoison(p, asked);
     return (void *)p;
 }
@@ -223,22 +231,21 @@ void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
 /* The slot that starts at p in arena a: its slab's record, the slab's
  * index and the slot's. Aborts when p is not the start of a slot of a
  * slab in use. Lock-free. */
-static struct sl_unit *slot_of(struct sl_owner *o, const struct sl_arena *a, uintptr_t p,
-                               const char *call, uint32_t *idx, uint32_t *slot)
+static struct sl_unit *slot_of(const struct sl_arena *a, uintptr_t p, const char *call,
+                               uint32_t *idx, uint32_t *slot)
 {
-    struct sl_unit *u = arena_span_of(a, p, idx);
-    if (u == NULL)
-        owner_fatal(o, call, "%p is not a live object (its slab is free)", (void *)p);
+    if (arena_span_of(a, p, idx) == NULL)
+        sl_report(&a->region->who, call, "%p is not a live object (its slab is free)", (void *)p);
     if ((*slot = slab_slot_at(a, *idx, p)) == UINT32_MAX)
-        slab_report_interior(o, p, call);
-    return u;
+        slab_report_interior(a->region, p, call);
+    return arena_unit(a, *idx);
 }
 
 /* Take up to n never-used slots of the cursor's slab u (unit idx of a)
  * at once, as cached: the run at its bump index, whose bits, states and
  * count change in one pass. Returns how many (0: u has no such slot). */
-static uint32_t take_bump_run(struct sl_owner *o, struct sl_region *r, struct sl_arena *a,
-                              struct sl_unit *u, uint32_t idx, uintptr_t *out, uint32_t n)
+static uint32_t take_bump_run(struct sl_region *r, struct sl_arena *a, struct sl_unit *u,
+                              uint32_t idx, uintptr_t *out, uint32_t n)
 {
     uint32_t first = u->bump, k = first < r->slots ? r->slots - first : 0;
     if (k > n)
@@ -247,13 +254,13 @@ static uint32_t take_bump_run(struct sl_owner *o, struct sl_region *r, struct sl
         return 0;
     /* Every taken slot lies below the bump index. */
     if (u->live > first)
-        owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u counts %u live objects",
-                    idx, a->id, u->live);
+        sl_report(&r->who, "alloc", "corrupted metadata: slab %u of arena %u counts %u live objects",
+                  idx, a->id, u->live);
     uint8_t *states = slot_states(r, u);
     for (uint32_t s = first; s < first + k; s++) {
         if (bit_get(u->bits, s) || state_get(states, s) != SLOT_FREE)
-            owner_fatal(o, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
-                        idx, a->id);
+            sl_report(&r->who, "alloc", "corrupted metadata: slab %u of arena %u has no free slot",
+                      idx, a->id);
         bit_set(u->bits, s);
         state_set(states, s, SLOT_CACHED); /* lock-free paths read states */
         if (r->sizes)
@@ -261,27 +268,26 @@ static uint32_t take_bump_run(struct sl_owner *o, struct sl_region *r, struct sl
     }
     u->bump = first + k;
     if ((u->live += k) == r->slots)
-        bit_clear(arena_bitmap(a, BM_PARTIAL), idx);
+        bit_clear(a->partial, idx);
     uintptr_t p = arena_unit_addr(a, idx) + (uintptr_t)first * r->stride;
     for (uint32_t i = 0; i < k; i++, p += r->stride)
         out[i] = p;
     return k;
 }
 
-uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
-                      uintptr_t *out, uint32_t n)
+uint32_t slab_reserve(struct sl_region *r, struct sl_cursor *cur, uintptr_t *out, uint32_t n)
 {
     uint32_t got = 0;
     while (got < n) {
         if (got > 0 && arena_unit(r->arenas[cur->arena], cur->unit)->live == r->slots)
             break; /* the slab is full: the next refill adopts another */
         struct sl_arena *a;
-        struct sl_unit *u = slab_current(o, r, cur, &a);
+        struct sl_unit *u = slab_current(r, cur, &a);
         if (u == NULL)
             break;
-        uint32_t k = take_bump_run(o, r, a, u, cur->unit, out + got, n - got);
+        uint32_t k = take_bump_run(r, a, u, cur->unit, out + got, n - got);
         if (k == 0) {
-            uintptr_t p = take_slot(o, r, a, u, cur->unit, r->obj_size, SLOT_CACHED);
+            uintptr_t p = take_slot(r, a, u, cur->unit, r->obj_size, SLOT_CACHED);
             out[got++] = p;
         }
         got += k;
@@ -291,122 +297,159 @@ uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor 
     return got;
 }
 
-/* Whether slab u (unit idx of a) is OPEN, for the locked free: its state
- * is cross-checked with the arena's open bitmap (which the fast paths go
- * by, slab.h), so forging one of them aborts here. */
-static bool slab_is_open(struct sl_owner *o, const struct sl_arena *a, const struct sl_unit *u,
-                         uint32_t idx, const char *call)
+void slab_report_interior(const struct sl_region *r, uintptr_t p, const char *call)
 {
-    bool open = __atomic_load_n(&u->state, __ATOMIC_RELAXED) == UNIT_OPEN;
-    if (open != arena_open_bit(a, idx))
-        owner_fatal(o, call, "corrupted metadata: slab record %u of arena %u", idx, a->id);
-    return open;
+    sl_report(&r->who, call, "%p is not the start of an object (interior pointer)", (void *)p);
 }
 
-void slab_report_interior(const struct sl_owner *o, uintptr_t p, const char *call)
-{
-    owner_fatal(o, call, "%p is not the start of an object (interior pointer)", (void *)p);
-}
-
-void slab_report_double_free(const struct sl_owner *o, uintptr_t p, uint32_t slot, uint32_t idx,
+void slab_report_double_free(const struct sl_region *r, uintptr_t p, uint32_t slot, uint32_t idx,
                              const char *call)
 {
-    owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
+    sl_report(&r->who, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
 }
 
-void slab_report_bad_entry(const struct sl_owner *o, uintptr_t p)
+void slab_report_bad_entry(const struct sl_region *r, uintptr_t p)
 {
-    owner_fatal(o, "alloc", "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
+    sl_report(&r->who, "alloc", "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
 }
 
 /* Slot `slot` of u (unit idx of a), taken, leaves the taken bitmap. */
-static void release_slot(struct sl_owner *o, const struct sl_arena *a, struct sl_unit *u,
-                         uint32_t idx, uint32_t slot, const char *call)
+static void release_slot(const struct sl_arena *a, struct sl_unit *u, uint32_t idx, uint32_t slot,
+                         const char *call)
 {
     if (u->live == 0)
-        owner_fatal(o, call, "corrupted metadata: slab %u of arena %u counts no live object",
-                    idx, a->id);
+        sl_report(&a->region->who, call, "corrupted metadata: slab %u of arena %u counts no live object",
+                  idx, a->id);
     bit_clear(u->bits, slot);
     state_set(slot_states(a->region, u), slot, SLOT_FREE);
     u->live--;
 }
 
 /* Give the cached slot `slot` of u (unit idx of a, at p) back to it. */
-static void unreserve_slot(struct sl_owner *o, struct sl_arena *a, struct sl_unit *u,
-                           uint32_t idx, uint32_t slot, uintptr_t p, const char *call)
+static void unreserve_slot(struct sl_arena *a, struct sl_unit *u, uint32_t idx, uint32_t slot,
+                           uintptr_t p, const char *call)
 {
     const struct sl_region *r = a->region;
-    region_check(a, u, call);
-    if (u->state != UNIT_OPEN || !bit_get(u->bits, slot) ||
+    if (!slab_open(a, idx, call) || !bit_get(u->bits, slot) ||
         state_get(slot_states(r, u), slot) != SLOT_CACHED)
-        owner_fatal(o, call, "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
-    release_slot(o, a, u, idx, slot, call);
+        sl_report(&r->who, call, "corrupted metadata: magazine holds %p, not a cached slot", (void *)p);
+    release_slot(a, u, idx, slot, call);
     if (r->sizes)
         slot_sizes(r, u)[slot] = 0;
     u->nonfull[slot / 4096] |= 1ull << (slot / 64 % 64);
-    bit_set(arena_bitmap(a, BM_PARTIAL), idx);
+    bit_set(a->partial, idx);
 }
 
-void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+void slab_unreserve(const struct sl_region *r, uintptr_t p)
 {
     static const char call[] = "free";
     struct sl_arena *a = region_arena_of(r, p);
     if (a == NULL)
-        owner_fatal(o, call, "corrupted metadata: magazine holds %p", (void *)p);
+        sl_report(&r->who, call, "corrupted metadata: magazine holds %p", (void *)p);
     uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
-    unreserve_slot(o, a, u, idx, slot, p, call);
+    struct sl_unit *u = slot_of(a, p, call, &idx, &slot);
+    unreserve_slot(a, u, idx, slot, p, call);
 }
 
-uint32_t slab_cached_count(const struct sl_region *r, const struct sl_unit *u)
+uint32_t slab_live_count(const struct sl_arena *a, uint32_t idx, const struct sl_span *s)
 {
+    if (s->state != UNIT_OPEN)
+        return s->live;
+    const struct sl_region *r = a->region;
+    const struct sl_unit *u = arena_unit(a, idx);
     const uint8_t *st = slot_states(r, u);
-    uint32_t n = 0;
+    uint32_t cached = 0;
     for (uint32_t i = 0; i < r->slots; i++)
-        n += state_get(st, i) == SLOT_CACHED;
+        cached += state_get(st, i) == SLOT_CACHED;
+    /* Slots cached in a thread's magazine are free to the program. */
+    return u->live - cached;
+}
+
+void slab_free(struct sl_arena *a, uintptr_t p, const char *call)
+{
+    uint32_t idx, slot;
+    struct sl_unit *u = slot_of(a, p, call, &idx, &slot);
+    /* An OPEN slab: the slot is zeroed and goes back through the cached
+     * state, so a free races correctly with lock-free ones. */
+    if (slab_open(a, idx, call)) {
+        slab_cache_slot(a, idx, slot, p, call);
+        unreserve_slot(a, u, idx, slot, p, call);
+        return;
+    }
+    /* A sealed slab: only its read-only span record counts. */
+    if (region_sealed_free(a, idx, slot, call) == 0)
+        region_reclaim(a, idx, call);
+}
+
+/* Taken slots of a slab. A seal counts every slab's; where the CPU has a
+ * popcount instruction it is used (chosen once at load time), rather than
+ * the compiler's out-of-line fallback for the baseline x86-64 target. */
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static uint32_t popcount_bits(const uint64_t *bits, uint32_t words)
+{
+    uint32_t n = 0;
+    for (uint32_t w = 0; w < words; w++)
+        n += (uint32_t)__builtin_popcountll(bits[w]);
     return n;
 }
 
-void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call)
+/* Whether slot p, which the record calls free, holds only zeros (every
+ * free slot does: never used, or zeroed by its free). */
+static bool slot_is_zero(uintptr_t p, size_t n)
 {
-    uint32_t idx, slot;
-    struct sl_unit *u = slot_of(o, a, p, call, &idx, &slot);
-    /* An OPEN slab: the slot is zeroed and goes back through the cached
-     * state, so a free races correctly with lock-free ones. */
-    if (slab_is_open(o, a, u, idx, call)) {
-        slab_cache_slot(o, a, idx, slot, p, call);
-        unreserve_slot(o, a, u, idx, slot, p, call);
-        return;
+    sl_unpoison(p, n);
+    const unsigned char *b = (const unsigned char *)p;
+    bool zero = b[0] == 0 && memcmp(b, b + 1, n - 1) == 0;
+    sl_poison(p, n);
+    return zero;
+}
+
+uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits)
+{
+    const struct sl_region *r = a->region;
+    const struct sl_unit *u = arena_unit(a, idx);
+    const uint8_t *st = slot_states(r, u);
+    uint32_t words = (r->slots + 63) / 64;
+    memcpy(live_bits, u->bits, (size_t)words * 8);
+    uint32_t live = popcount_bits(live_bits, words);
+    if (live != u->live)
+        sl_report(&r->who, "seal", "corrupted metadata: bitmap of slab %u of arena %u "
+                  "disagrees with its count", idx, a->id);
+    uintptr_t base = arena_unit_addr(a, idx);
+    for (uint32_t i = 0; i < r->slots; i++) {
+        bool taken = bit_get(live_bits, i);
+        /* The magazines were drained: every slot is live or free. */
+        if (state_get(st, i) != (taken ? SLOT_LIVE : SLOT_FREE) ||
+            (!taken && !slot_is_zero(base + (uintptr_t)i * r->stride, r->stride)))
+            sl_report(&r->who, "seal", "corrupted metadata: slot %u of slab %u of arena %u", i,
+                      idx, a->id);
     }
-    /* A sealed slab: count the free out of band; give it back when empty.
-     * The state and count decide what happens to its pages: verify. */
-    region_check(a, u, call);
-    if (!bit_get(u->bits, slot) || state_get(slot_states(a->region, u), slot) != SLOT_LIVE)
-        owner_fatal(o, call, "double free of %p (object %u of slab %u)", (void *)p, slot, idx);
-    release_slot(o, a, u, idx, slot, call);
-    region_stamp(a, u);
-    if (u->live == 0)
-        region_reclaim(o, a, u, call);
+    return live;
 }
 
 SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)
 {
     const struct sl_region *r = a->region;
     uint32_t idx;
-    const struct sl_unit *u = arena_span_of(a, addr, &idx);
-    if (u == NULL)
+    const struct sl_span *s = arena_span_of(a, addr, &idx);
+    if (s == NULL)
         return false;
     uint32_t slot = div_by(addr - arena_unit_addr(a, idx), r->stride_inv);
     if (slot >= r->slots)
         return false;
+    const struct sl_unit *u = arena_unit(a, idx);
+    bool sealed = arena_span_sealed(a, idx, s);
     *out = (struct sl_obj){
         .arena = a,
-        .span = u,
+        .span = s,
         .start = arena_unit_addr(a, idx) + (uintptr_t)slot * r->stride,
         .size = r->sizes ? slot_sizes(r, u)[slot] : r->obj_size,
         .index = (uint64_t)idx * r->slots + slot,
-        .live = slot_states(r, u)[slot] == SLOT_LIVE,
-        .sealed = arena_span_sealed(a, idx, u),
+        /* A sealed slab's writable record is dead: its span record says. */
+        .live = sealed ? bit_get(s->bits, slot) : slot_states(r, u)[slot] == SLOT_LIVE,
+        .sealed = sealed,
     };
     return true;
 }
@@ -415,7 +458,7 @@ void slab_resize(const struct sl_arena *a, uintptr_t p, size_t asked)
 {
     const struct sl_region *r = a->region;
     uint32_t idx, slot;
-    const struct sl_unit *u = slot_of(a->owner, a, p, "realloc", &idx, &slot);
+    const struct sl_unit *u = slot_of(a, p, "realloc", &idx, &slot);
     slot_sizes(r, u)[slot] = (uint16_t)asked;
     sl_unpoison(p, asked);
     sl_poison(p + asked, r->stride - asked);
@@ -423,8 +466,9 @@ void slab_resize(const struct sl_arena *a, uintptr_t p, size_t asked)
 
 void slab_after_seal(struct sl_region *r, struct sl_cursor *cur)
 {
-    if (cur->unit == UINT32_MAX || cur->arena >= r->n_arenas)
+    if (cur->unit == UINT32_MAX || cur->arena >= r->n_arenas ||
+        cur->unit >= r->arenas[cur->arena]->n_units)
         return;
-    if (arena_unit(r->arenas[cur->arena], cur->unit)->state != UNIT_OPEN)
+    if (!arena_open_bit(r->arenas[cur->arena], cur->unit))
         slab_drop_cursor(r, cur);
 }

@@ -2,20 +2,28 @@
  * slab.h - fixed-size slots in the spans of one region (a cache, or one
  * size class of a pool).
  *
- * A slab is a one-unit span cut into `slots` slots of `stride` bytes. Its
- * out-of-band record holds a taken bitmap (one bit per slot), a state byte
- * per slot, the live count, a bump index (slots never handed out) and, for
- * pools, the size asked for in each slot. A slot is
- *   free     not taken, state FREE: the slab may hand it out;
+ * A slab is a one-unit span cut into `slots` slots of `stride` bytes.
+ * While it is OPEN, its writable record (struct sl_unit, region.h) holds a
+ * taken bitmap (one bit per slot), a state byte per slot, the live count, a
+ * bump index (slots never handed out) and, for pools, the size asked for in
+ * each slot. A slot of an OPEN slab is
+ *   free     not taken, state FREE, all zeros: the slab may hand it out;
  *   live     taken, state LIVE: the program holds it;
  *   cached   taken, state CACHED: free, zero-filled, held in one thread's
  *            magazine (magazine.h) for that thread's next allocation.
+ * When a seal covers the slab, slab_census() verifies the record (the
+ * bitmap against the count and the slot states, every free slot against
+ * its bytes: a free slot is all zeros) and the seal copies the live set
+ * into the slab's read-only span record (region.h). From then on the
+ * writable record is dead: a free of a sealed object clears its bit in the
+ * span record through the kernel-mediated writer, and the slab is
+ * reclaimed when that bitmap is empty.
  * Invariants, checked where they are relied upon:
- *  - popcount(taken) == live (verified before a seal and a reclaim);
- *  - a slot is handed out only from an OPEN slab, so never from a sealed
- *    page; a freed slot of an OPEN slab is zeroed at once, so every slot
- *    handed out is zero-filled;
- *  - a free on a SEALED slab touches only the record, never the page;
+ *  - popcount(taken) == live in an OPEN slab (verified at a seal);
+ *  - a slot is handed out only from a slab that the read-only open bitmap
+ *    lists, so never from a sealed page; a freed slot of an OPEN slab is
+ *    zeroed at once, so every slot handed out is zero-filled;
+ *  - a free on a SEALED slab touches only its span record, never the page;
  *    a SEALED slab holds no cached slot (a seal drains the magazines);
  *  - the taken bitmap, the count and the summaries change only under the
  *    owner's lock. A lock-free free moves a slot live -> cached with one
@@ -29,35 +37,44 @@
 #ifndef SEALLOC_SLAB_H
 #define SEALLOC_SLAB_H
 
-#include "owner.h"
 #include "region.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
+/* The slab a region allocates from next (in the owner's state, or in a
+ * thread's magazine). */
+struct sl_cursor {
+    uint32_t arena; /* index in the region's arena list */
+    uint32_t unit;  /* UINT32_MAX: none */
+};
+
 /* Configure r for objects of obj_size bytes laid out every stride bytes;
  * sizes: remember the size asked for per slot. 0, or -1 + EINVAL. */
 int slab_configure(struct sl_region *r, size_t obj_size, size_t stride, bool sizes);
 
 /* A zero-filled slot of r, recording `asked` bytes; NULL + ENOMEM. */
-void *slab_alloc(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur, size_t asked);
+void *slab_alloc(struct sl_region *r, struct sl_cursor *cur, size_t asked);
 
-/* Free p, which the caller located in arena a of r. Aborts on misuse. */
-void slab_free(struct sl_owner *o, struct sl_arena *a, uintptr_t p, const char *call);
+/* Free p, which the caller located in arena a. Aborts on misuse. */
+void slab_free(struct sl_arena *a, uintptr_t p, const char *call);
 
 /* Reserve up to n free slots of r for a magazine, from the cursor's slab
  * (adopting one only when it is full): they become cached, zero-filled and
  * poisoned. Returns how many (stops early at the end of a slab); 0 +
  * ENOMEM when there is no memory. */
-uint32_t slab_reserve(struct sl_owner *o, struct sl_region *r, struct sl_cursor *cur,
-                      uintptr_t *out, uint32_t n);
+uint32_t slab_reserve(struct sl_region *r, struct sl_cursor *cur, uintptr_t *out, uint32_t n);
 
 /* Give the cached slot p of r back to its slab (a magazine drains). */
-void slab_unreserve(struct sl_owner *o, const struct sl_region *r, uintptr_t p);
+void slab_unreserve(const struct sl_region *r, uintptr_t p);
 
-/* Cached slots of u, for stats. Lock-free. */
-uint32_t slab_cached_count(const struct sl_region *r, const struct sl_unit *u);
+/* Live objects of slab idx of a, for stats: the span record's count if it
+ * is sealed, else the writable count less the cached slots. */
+uint32_t slab_live_count(const struct sl_arena *a, uint32_t idx, const struct sl_span *s);
+
+/* The census of OPEN slab idx of a for a seal (sl_census_fn, region.h). */
+uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits);
 
 /* The cursor leaves its slab, which other cursors may then adopt. */
 void slab_drop_cursor(struct sl_region *r, struct sl_cursor *cur);
@@ -74,18 +91,11 @@ void slab_after_seal(struct sl_region *r, struct sl_cursor *cur);
 /* ---- the lock-free slot operations of the fast path (inline) ------------
  *
  * A slab is OPEN for them when its unit is below the arena's high-water
- * mark and set in the arena's open bitmap (the arena's state, a few lines
- * that change only when a slab is taken, sealed or reclaimed); the slot's
- * state byte says whether the slot is live or cached. A free reads no
- * record header: a forged open bit cannot make it write a sealed page,
- * since the zeroing store faults on it (page tables, or the thread's
- * protection-key rights for pkey owners); the slot's state byte is already
- * cached by then, in a process that dies. Handing a slot out writes
- * nothing the page tables stop, so an allocation also cross-checks the
- * record's state with the open bit: a magazine entry forged together with
- * the open bit and the state byte still aborts rather than hand out a
- * sealed or reclaimed slot. The locked paths verify the header (that
- * cross-check, the check value) before they act on it. */
+ * mark and set in the arena's open bitmap, both in the read-only control
+ * pages (region.h); the slot's state byte says whether the slot is live or
+ * cached. A forged magazine entry therefore cannot name a slot of a sealed
+ * or reclaimed slab: the allocation checks the open bit before it hands
+ * the slot out, and aborts. */
 
 enum { SLOT_FREE = 0, SLOT_LIVE = 1, SLOT_CACHED = 2 };
 
@@ -99,7 +109,7 @@ static inline uint8_t *slot_states(const struct sl_region *r, const struct sl_un
 static inline bool slab_fast_open(const struct sl_arena *a, uintptr_t p, uint32_t *idx)
 {
     *idx = (uint32_t)((p - a->base) >> a->unit_shift);
-    return *idx < __atomic_load_n(&a->st->hwm, __ATOMIC_ACQUIRE) && arena_open_bit(a, *idx);
+    return *idx < arena_hwm(a) && arena_open_bit(a, *idx);
 }
 
 /* The slot of slab idx of a that starts at p, or UINT32_MAX when p is not
@@ -113,23 +123,23 @@ static inline uint32_t slab_slot_at(const struct sl_arena *a, uint32_t idx, uint
 }
 
 /* Misuse and corruption reports of the fast path (slab.c; never return). */
-__attribute__((noreturn, cold)) void slab_report_interior(const struct sl_owner *o, uintptr_t p,
+__attribute__((noreturn, cold)) void slab_report_interior(const struct sl_region *r, uintptr_t p,
                                                          const char *call);
-__attribute__((noreturn, cold)) void slab_report_double_free(const struct sl_owner *o, uintptr_t p,
+__attribute__((noreturn, cold)) void slab_report_double_free(const struct sl_region *r, uintptr_t p,
                                                             uint32_t slot, uint32_t idx,
                                                             const char *call);
-__attribute__((noreturn, cold)) void slab_report_bad_entry(const struct sl_owner *o, uintptr_t p);
+__attribute__((noreturn, cold)) void slab_report_bad_entry(const struct sl_region *r, uintptr_t p);
 
 /* Make slot `slot` of slab idx of a (at p) cached, from live: one atomic
  * exchange, so of two frees of one object, in any threads, exactly one
  * succeeds and the other aborts. Then zero and poison it. */
-static inline void slab_cache_slot(const struct sl_owner *o, const struct sl_arena *a, uint32_t idx,
-                                   uint32_t slot, uintptr_t p, const char *call)
+static inline void slab_cache_slot(const struct sl_arena *a, uint32_t idx, uint32_t slot,
+                                   uintptr_t p, const char *call)
 {
     const struct sl_region *r = a->region;
     if (__atomic_exchange_n(&slot_states(r, arena_unit(a, idx))[slot], SLOT_CACHED,
                             __ATOMIC_RELAXED) != SLOT_LIVE)
-        slab_report_double_free(o, p, slot, idx, call);
+        slab_report_double_free(r, p, slot, idx, call);
     sl_unpoison(p, r->stride);
     memset((void *)p, 0, r->stride);
     sl_poison(p, r->stride);
@@ -141,35 +151,33 @@ static inline void slab_cache_slot(const struct sl_owner *o, const struct sl_are
  * frees it with slab_free() under the lock, which checks everything).
  * Aborts on misuse. The caller keeps a seal out (magazine.c's busy
  * protocol, or the owner's lock). */
-__attribute__((always_inline)) static inline bool slab_stash(const struct sl_owner *o, const struct sl_arena *a, uintptr_t p,
-                              const char *call)
+__attribute__((always_inline)) static inline bool slab_stash(const struct sl_arena *a, uintptr_t p,
+                                                             const char *call)
 {
     uint32_t idx;
     if (!slab_fast_open(a, p, &idx))
         return false;
     uint32_t slot = slab_slot_at(a, idx, p);
     if (slot == UINT32_MAX)
-        slab_report_interior(o, p, call);
-    slab_cache_slot(o, a, idx, slot, p, call);
+        slab_report_interior(a->region, p, call);
+    slab_cache_slot(a, idx, slot, p, call);
     return true;
 }
 
 /* Lock-free: hand out p, a slot taken from a magazine of r. Aborts unless
- * it is a cached slot of a slab of r that both the open bitmap and its
- * record call OPEN (a forged magazine entry). Only the thread whose
- * magazine holds a cached slot moves it (a free racing for it finds it
- * cached and aborts): a plain store makes it live. */
-__attribute__((always_inline)) static inline void *slab_unstash(const struct sl_owner *o, const struct sl_region *r, uintptr_t p)
+ * it is a cached slot of a slab of r that the read-only open bitmap lists
+ * (a forged magazine entry). Only the thread whose magazine holds a cached
+ * slot moves it (a free racing for it finds it cached and aborts): a plain
+ * store makes it live. */
+__attribute__((always_inline)) static inline void *slab_unstash(const struct sl_region *r, uintptr_t p)
 {
     const struct sl_arena *a = region_arena_of(r, p);
     uint32_t idx, slot;
     if (a == NULL || !slab_fast_open(a, p, &idx) || (slot = slab_slot_at(a, idx, p)) == UINT32_MAX)
-        slab_report_bad_entry(o, p);
-    const struct sl_unit *u = arena_unit(a, idx);
-    uint8_t *st = &slot_states(r, u)[slot];
-    if (__atomic_load_n(&u->state, __ATOMIC_RELAXED) != UNIT_OPEN ||
-        __atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)
-        slab_report_bad_entry(o, p);
+        slab_report_bad_entry(r, p);
+    uint8_t *st = &slot_states(r, arena_unit(a, idx))[slot];
+    if (__atomic_load_n(st, __ATOMIC_RELAXED) != SLOT_CACHED)
+        slab_report_bad_entry(r, p);
     __atomic_store_n(st, SLOT_LIVE, __ATOMIC_RELAXED);
     sl_unpoison(p, r->obj_size);
     return (void *)p;

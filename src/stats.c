@@ -11,7 +11,6 @@
 
 #include "owner.h"
 #include "slab.h"
-#include "writerare.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,20 +19,20 @@ struct tally {
     uint64_t live, sealed_live, spans, committed, sealed, pinned;
 };
 
-static void count_span(const struct sl_arena *a, const struct sl_unit *u, void *ctx)
+static void count_span(const struct sl_arena *a, uint32_t idx, const struct sl_span *s, void *ctx)
 {
     struct tally *t = ctx;
-    size_t bytes = (size_t)u->span * a->unit;
+    size_t bytes = (size_t)s->span * a->unit;
+    uint32_t live = a->region->slots != 0 ? slab_live_count(a, idx, s) : s->live;
     t->spans++;
-    /* Slots cached in a thread's magazine are free to the program. */
-    t->live += u->live - (a->region->slots != 0 ? slab_cached_count(a->region, u) : 0);
-    if (u->state == UNIT_OPEN || u->state == UNIT_SEALED)
+    t->live += live;
+    if (s->state == UNIT_OPEN || s->state == UNIT_SEALED)
         t->committed += bytes;
-    if (u->state == UNIT_SEALED) {
+    if (s->state == UNIT_SEALED) {
         t->sealed += bytes;
-        t->sealed_live += u->live;
+        t->sealed_live += live;
     }
-    if (u->msealed)
+    if (s->msealed)
         t->pinned += bytes;
 }
 

@@ -28,75 +28,30 @@
 #include "sealloc.h"
 
 #include "guard.h"
+#include "mechanism.h"
+#include "meta.h"
 #include "object.h"
 #include "os.h"
-#include "owner.h"
 #include "registry.h"
 #include "sanitize.h"
-#include "writerare.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-
-static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
-static enum wr_mechanism chosen;
-static int sealed_key = -1;
-static const char *const mechanism_names[] = {"none", "pkey", "memfd", "procmem"};
-
-static void choose(void)
-{
-    const char *want = getenv("SEALLOC_WRITE_RARE");
-    int floor = 0; /* how many of the best mechanisms to skip */
-    if (want != NULL && strcmp(want, "memfd") == 0)
-        floor = 1;
-    else if (want != NULL && strcmp(want, "procmem") == 0)
-        floor = 2;
-    if (floor <= 0 && (sealed_key = sl_os_pkey_alloc()) >= 0)
-        chosen = WR_PKEY;
-    else if (floor <= 1 && sl_os_has_memfd())
-        chosen = WR_MEMFD;
-    else if (sl_os_has_procmem())
-        chosen = WR_PROCMEM;
-    else if (sl_os_has_memfd())
-        chosen = WR_MEMFD;
-    else
-        chosen = WR_NONE;
-}
-
-/* Choose at load time: a protection key must exist before the program
- * creates threads, so that they inherit its write-disabled rights. */
-__attribute__((constructor)) static void choose_early(void) { pthread_once(&choose_once, choose); }
-
-enum wr_mechanism wr_mechanism(void)
-{
-    pthread_once(&choose_once, choose);
-    return chosen;
-}
-
-int wr_pkey(void) { return wr_mechanism() == WR_PKEY ? sealed_key : -1; }
-
-bool wr_wants_memfd(void) { return wr_mechanism() == WR_MEMFD; }
-
-bool wr_supports_permanent(void) { return wr_mechanism() != WR_NONE; }
-
-const char *seal_write_rare_mechanism(void) { return mechanism_names[wr_mechanism()]; }
 
 /* The calling thread's write window on pkey-sealed pages. pkey_set() and
  * pkey_get() are the RDPKRU/WRPKRU instructions: no system call. */
 static unsigned window_open(void)
 {
-    unsigned saved = (unsigned)pkey_get(sealed_key);
-    pkey_set(sealed_key, 0);
+    unsigned saved = (unsigned)pkey_get(SL_G->wr_key);
+    pkey_set(SL_G->wr_key, 0);
     return saved;
 }
 
-static void window_close(unsigned saved) { pkey_set(sealed_key, saved); }
+static void window_close(unsigned saved) { pkey_set(SL_G->wr_key, saved); }
 
 /* The validated target of a write: the arena and whether it is sealed. */
 struct target {
@@ -122,7 +77,7 @@ SL_RACY_READER static int validate(const void *dst, size_t len, struct target *t
         err = EINVAL;
     else if (object_verify(&obj, "write"), p + len > obj.start + obj.size)
         err = EINVAL;
-    else if (!(a->owner->flags & SEAL_WRITE_RARE))
+    else if (!a->region->write_rare)
         err = EPERM;
     else if (obj.sealed && obj.span->inherited)
         err = EPERM; /* fork child: these pages are still the parent's */
@@ -153,7 +108,7 @@ static int sealed_copy(const struct target *t, void *dst, const void *src, size_
          * fall through defensively to the kernel-mediated path. */
         /* fall through */
     case WR_PROCMEM:
-        return sl_os_procmem_write(dst, src, len);
+        return meta_kernel_write(dst, src, len);
     default:
         errno = ENOTSUP;
         return -1;
@@ -223,7 +178,7 @@ static int alias_store(const struct target *t, void *slot, const void *value)
     atomic_store_explicit(target, value, memory_order_release);
     /* A writable alias left behind would be a standing write window. */
     if (sl_os_release(alias, pg) != 0)
-        sl_fatal("seal_write_ptr", owner_kind(a->owner), a->owner->name,
+        sl_fatal("seal_write_ptr", a->region->who.kind, a->region->who.name,
                  "cannot unmap the write-rare alias");
     return 0;
 }

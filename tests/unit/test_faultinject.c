@@ -312,12 +312,20 @@ static void workload(void)
 
 /* ---- leaks ------------------------------------------------------------------ */
 
+/* Open descriptors, but for the library's own /proc/self/mem, which it
+ * opens once, on first use, and keeps (meta.h): not a leak. */
 static int open_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
     int n = 0;
-    while (readdir(d) != NULL)
-        n++;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], target[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(path, target, sizeof target - 1);
+        target[len > 0 ? len : 0] = 0;
+        n += !(len > 4 && strcmp(target + len - 4, "/mem") == 0);
+    }
     closedir(d);
     return n;
 }
@@ -364,6 +372,16 @@ static void run_point(void *arg)
     _exit(fired ? 0 : 3);
 }
 
+/* Child: the os-layer calls of one workload, printed to stderr. */
+static void count_calls(void *arg)
+{
+    (void)arg;
+    sl_os_inject_failure(0);
+    workload();
+    fprintf(stderr, "%lu\n", sl_os_calls());
+    _exit(wl.line == 0 ? 0 : 1);
+}
+
 static void every_call_of_the_workload_fails_cleanly(void)
 {
     /* One-time initialisation out of the way, and the quarantine of
@@ -371,11 +389,12 @@ static void every_call_of_the_workload_fails_cleanly(void)
      * then unmaps one of the same size as it keeps). */
     for (int i = 0; i < 12; i++)
         workload();
-    sl_os_inject_failure(0);
-    workload();
-    unsigned long calls = sl_os_calls();
-    CHECK(wl.line == 0);
+    /* Counted in a child, as the sweep runs: a fork child makes calls of
+     * its own (it opens its own /proc/self/mem, meta.h). */
     struct death d;
+    run_in_child(count_calls, NULL, &d);
+    unsigned long calls = strtoul(d.err, NULL, 10);
+    CHECK(d.status == 0 && calls > 0);
     struct point none = {0};
     run_in_child(run_point, &none, &d);
     CHECK(d.signal == 0 && d.status == 3);

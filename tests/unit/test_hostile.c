@@ -1,190 +1,332 @@
 /*
- * test_hostile.c - an attacker with a write primitive corrupts what is
- * writable in the allocator's metadata; the library must notice on the
- * next call that acts on it (free, seal, alloc, write-rare) and abort with
- * a "sealloc:" line about corrupted metadata, rather than unsealing data,
- * handing out a slot of a sealed page, or writing where it should not.
+ * test_hostile.c - the attacks of issue "Sealed means sealed", one tiny
+ * function each, played by the data-only attacker of attacker.h: it knows
+ * every address and writes only bytes that are writable at that moment.
  *
- * Each corruption is a tiny function named for what it forges, run in a
- * forked child. The records are reached the way an attacker who knows the
- * layout would: from the handle through the descriptor (owner.h) to the
- * arena's writable state and unit records (region.h).
+ * Each attack runs in a forked child: it forges what it can, makes the
+ * library act on it, then checks the promise itself (the sealed victims
+ * unchanged and read-only in /proc/self/maps, a write-rare landing only in
+ * a live object of a write-rare owner, a fork child's sealed pages still
+ * read-only). The child ends in one of two ways, each a pass: "held" (the
+ * promise checked out) or an abort with a "sealloc:" report (the named
+ * cases pin which). "BROKEN" (exit 1) and anything else fail.
+ *
+ * The records are reached the way an attacker who knows the layout would:
+ * from the handle through the descriptor (owner.h) to the arena's control
+ * pages and slab records (region.h), and to the globals block (meta.h).
  */
+#include "attacker.h"
 #include "check.h"
+#include "magazine.h"
+#include "meta.h"
 #include "owner.h"
 #include "region.h"
 #include "sealloc.h"
+#include "slab.h"
 
 #include <pthread.h>
 #include <stdint.h>
-
-/* The record of the span holding p, in the first arena of region r. */
-static struct sl_unit *record_of(const void *handle, unsigned r, const void *p, struct sl_arena **out)
-{
-    const struct sl_owner *o = handle;
-    struct sl_arena *a = region_arena_of(&o->regions[r], (uintptr_t)p);
-    uint32_t idx;
-    struct sl_unit *u = a ? arena_span_of(a, (uintptr_t)p, &idx) : NULL;
-    if (u == NULL)
-        abort();
-    if (out != NULL)
-        *out = a;
-    return u;
-}
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #define VICTIM_SIZE 8000
 #define VICTIM_FILL 0x5a
+#define N_VICTIMS 8
 
-/* A sealed cache of 8 objects of 8000 bytes, filled with VICTIM_FILL:
- * exactly one full slab. */
-static seal_cache *sealed_slab(void **objs)
+static void *victims[N_VICTIMS];
+
+static void say(const char *what)
 {
-    seal_cache *c = seal_cache_create("victim", VICTIM_SIZE, 0, 0);
-    for (int i = 0; i < 8; i++)
-        memset(objs[i] = seal_cache_alloc(c), VICTIM_FILL, VICTIM_SIZE);
-    if (seal_cache_seal(c) != 0)
-        abort();
-    return c;
-}
-
-/* ---- sealed slabs: the record decides when pages go back to the OS -------- */
-
-static void sealed_live_count_lowered_then_free(void *arg)
-{
-    (void)arg;
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    record_of(c, 0, o[0], NULL)->live = 1; /* one free would "empty" it */
-    seal_cache_free(c, o[0]);
-}
-
-static void sealed_span_lengthened_then_free(void *arg)
-{
-    (void)arg;
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    record_of(c, 0, o[0], NULL)->span = 64; /* reclaim would discard 64 slabs */
-    seal_cache_free(c, o[0]);
-}
-
-static void sealed_state_forged_open_then_free(void *arg)
-{
-    (void)arg;
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    record_of(c, 0, o[0], NULL)->state = UNIT_OPEN;
-    seal_cache_free(c, o[0]);
-}
-
-/* The fast free reads no slab record (slab.h): with a sealed slab's open
- * bit forged, the free's zeroing store must fault, without the cache's
- * lock (the lock-free path), on the read-only page, and leave the object
- * as it was (its slot's state byte, out of band, says cached by then). The
- * SIGSEGV handler checks all that, says so, and lets the store fault again
- * with the default action. */
-static const unsigned char *victim;
-static pthread_mutex_t *victim_lock;
-
-static void report_if_intact(int sig, siginfo_t *si, void *ctx)
-{
-    (void)sig, (void)ctx;
-    const unsigned char *at = si->si_addr;
-    if (si->si_code != SEGV_ACCERR || at < victim || at >= victim + VICTIM_SIZE)
-        _exit(2); /* some other fault */
-    if (pthread_mutex_trylock(victim_lock) != 0)
-        _exit(3); /* the locked path, not the fast one */
-    for (size_t i = 0; i < VICTIM_SIZE; i++)
-        if (victim[i] != VICTIM_FILL)
-            _exit(1);
-    static const char intact[] = "sealed object intact\n";
-    ssize_t n = write(STDERR_FILENO, intact, sizeof intact - 1);
+    ssize_t n = write(STDERR_FILENO, what, strlen(what));
     (void)n;
 }
 
-static void sealed_open_bit_forged_then_free(void *arg)
+static void __attribute__((noreturn)) broken(const char *what)
 {
-    (void)arg;
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    seal_cache_free(c, seal_cache_alloc(c)); /* this thread's magazine is current again */
-    struct sl_arena *a;
-    struct sl_unit *u = record_of(c, 0, o[0], &a);
-    bit_set(arena_bitmap(a, BM_OPEN), arena_unit_index(a, u));
-    victim = o[0];
-    victim_lock = &((struct sl_owner *)c)->st->lock;
-    struct sigaction sa = {.sa_sigaction = report_if_intact, .sa_flags = SA_SIGINFO | SA_RESETHAND};
-    sigaction(SIGSEGV, &sa, NULL);
-    seal_cache_free(c, o[0]);
+    say("BROKEN: ");
+    say(what);
+    say("\n");
+    _exit(1);
 }
 
-/* ---- refills: a run of never-used slots is checked before it is taken ------ */
-
-static void unused_slot_forged_taken_then_alloc(void *arg)
+/* Whether a store to p dies of SIGSEGV (tried in a child). */
+static bool store_faults(void *p)
 {
-    (void)arg;
-    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
-    void *p = seal_cache_alloc(c); /* the first refill took slots 0..15 */
-    bit_set(record_of(c, 0, p, NULL)->bits, 20); /* one the next refill would take */
-    for (int i = 0; i < 32; i++)
-        seal_cache_alloc(c);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        *(volatile unsigned char *)p = 0xee;
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
 }
 
-static void sealed_slab_put_back_in_partial_bitmap_then_alloc(void *arg)
+/* The promise: every victim is still filled and read-only (a pkey-sealed
+ * page is read-write in the page tables: its protection key stops the
+ * store, which store_faults() shows). */
+static void __attribute__((noreturn)) check_victims(void)
 {
-    (void)arg;
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    struct sl_arena *a;
-    struct sl_unit *u = record_of(c, 0, o[0], &a);
-    bit_clear(u->bits, 0); /* slot 0 looks free ... */
-    u->nonfull[0] |= 1;
-    bit_set(arena_bitmap(a, BM_PARTIAL), arena_unit_index(a, u)); /* ... and its slab open */
-    seal_cache_alloc(c);
+    bool pkey = strcmp(seal_write_rare_mechanism(), "pkey") == 0;
+    if (!store_faults(victims[0]))
+        broken("a store to a sealed victim landed");
+    for (int i = 0; i < N_VICTIMS; i++) {
+        const unsigned char *v = victims[i];
+        if (page_writable(v) && !pkey)
+            broken("a sealed victim's page is writable");
+        for (size_t b = 0; b < VICTIM_SIZE; b++)
+            if (v[b] != VICTIM_FILL)
+                broken("a sealed victim changed");
+    }
+    say("held\n");
+    _exit(0);
 }
 
-/* ---- open slabs: the bitmap must agree with the count ---------------------- */
+static void fill_victims(void *(*alloc)(void *), void *h)
+{
+    for (int i = 0; i < N_VICTIMS; i++)
+        memset(victims[i] = alloc(h), VICTIM_FILL, VICTIM_SIZE);
+}
 
-static void open_bitmap_gains_a_bit_then_seal(void *arg)
+static void *cache_alloc(void *c) { return seal_cache_alloc(c); }
+static void *pool_alloc(void *p) { return seal_pool_alloc(p, VICTIM_SIZE); }
+
+/* A cache of 8 objects of 8000 bytes (exactly one slab), filled. */
+static seal_cache *victim_cache(unsigned flags)
+{
+    seal_cache *c = seal_cache_create("victim", VICTIM_SIZE, 0, flags);
+    fill_victims(cache_alloc, c);
+    return c;
+}
+
+static const struct sl_region *region0(const void *handle)
+{
+    return &((const struct sl_owner *)handle)->regions[0];
+}
+
+/* The arena and head unit of the span holding p in region r of handle. */
+static const struct sl_arena *where(const void *handle, unsigned r, const void *p, uint32_t *idx)
+{
+    const struct sl_owner *o = handle;
+    const struct sl_arena *a = region_arena_of(&o->regions[r], (uintptr_t)p);
+    if (a == NULL || arena_span_of(a, (uintptr_t)p, idx) == NULL)
+        abort();
+    return a;
+}
+
+static uint32_t slot_index(const struct sl_arena *a, uint32_t idx, const void *p)
+{
+    return (uint32_t)(((uintptr_t)p - arena_unit_addr(a, idx)) / a->region->stride);
+}
+
+/* Forge bit i of a read-only-or-not bitmap word. */
+static bool forge_bit(const uint64_t *bm, uint32_t i, bool set)
+{
+    uint64_t w = bm[i / 64], bit = 1ull << (i % 64);
+    return FORGE(*(uint64_t *)(uintptr_t)&bm[i / 64], set ? w | bit : w & ~bit);
+}
+
+/* ---- 1-3: what a seal covers ------------------------------------------------- */
+
+/* 1: the victims' slab taken off the open bitmap before the seal. */
+static void open_bit_cleared_before_seal(void *arg)
 {
     (void)arg;
-    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
-    void *p = seal_cache_alloc(c);
-    bit_set(record_of(c, 0, p, NULL)->bits, 500); /* far from the slots reserved for p's thread */
+    seal_cache *c = victim_cache(0);
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, victims[0], &idx);
+    forge_bit(arena_bitmap(a, BM_OPEN), idx, false);
+    if (seal_cache_seal(c) != 0 || !seal_is_sealed(victims[0]))
+        broken("the seal left the victims out");
+    check_victims();
+}
+
+/* 2: the arena's bitmap length (and high-water mark) zeroed. */
+static void bitmap_length_zeroed_before_seal(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(0);
+    uint32_t idx;
+    struct sl_arena *a = (struct sl_arena *)where(c, 0, victims[0], &idx);
+    FORGE(a->words, 0u);
+    FORGE(a->ctl->hwm, 0u);
     seal_cache_seal(c);
+    seal_cache_seal(c);
+    check_victims();
 }
 
-static void open_bitmap_loses_a_live_bit_then_seal(void *arg)
+/* 3: a large pool allocation's live count zeroed before the seal (and
+ * restored after, to leave no trace). */
+static void large_live_count_zeroed_before_seal(void *arg)
 {
     (void)arg;
-    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
-    void *p = seal_cache_alloc(c);
-    seal_cache_alloc(c);
-    bit_clear(record_of(c, 0, p, NULL)->bits, 0); /* p's slot could be handed out again */
-    seal_cache_seal(c);
+    seal_pool *p = seal_pool_create("victim", 0);
+    unsigned char *big = seal_pool_alloc(p, 100000);
+    memset(big, VICTIM_FILL, 100000);
+    fill_victims(pool_alloc, p);
+    uint32_t idx;
+    const struct sl_arena *a = where(p, 40, big, &idx);
+    struct sl_span *s = (struct sl_span *)(uintptr_t)arena_span(a, idx);
+    bool forged = FORGE(s->live, 0u);
+    if (seal_pool_seal(p) != 0)
+        broken("seal failed");
+    if (forged)
+        FORGE(s->live, 1u);
+    if (page_writable(big) || !seal_is_sealed(big))
+        broken("the large allocation was left out of the seal");
+    check_victims();
 }
 
-/* ---- the arena: high-water mark and free bitmap decide what is reused ------- */
+/* ---- 4-6: what a sealed slab's state can be made to say ------------------------ */
 
-/* arg NULL: the high-water mark is lowered (the sealed slab would be taken
- * as new); else the free bitmap claims the sealed slab. */
-static void arena_state_forged_then_alloc(void *arg)
+/* 4: before the seal, a live victim's taken bit cleared (state byte too)
+ * and the count lowered to match; then a legitimate free of another one
+ * would "empty" the slab with the first still in it. */
+static void live_bit_and_count_lowered_before_seal(void *arg)
 {
-    void *o[8];
-    seal_cache *c = sealed_slab(o);
-    struct sl_arena *a;
-    struct sl_unit *u = record_of(c, 0, o[0], &a);
-    if (arg == NULL)
-        a->st->hwm = 0;
-    else
-        bit_set(arena_bitmap(a, BM_FREE), arena_unit_index(a, u));
-    seal_cache_alloc(c);
+    (void)arg;
+    seal_cache *c = victim_cache(0);
+    seal_cache_free(c, seal_cache_alloc(c)); /* some other slab: the victims' stays full */
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, victims[0], &idx);
+    struct sl_unit *u = arena_unit(a, idx);
+    uint32_t slot = slot_index(a, idx, victims[0]);
+    forge_bit(u->bits, slot, false);
+    FORGE(slot_states(a->region, u)[slot], (uint8_t)SLOT_FREE);
+    FORGE(u->live, u->live - 1);
+    seal_cache_seal(c);
+    for (int i = 1; i < N_VICTIMS; i++)
+        seal_cache_free(c, victims[i]);
+    victims[1] = victims[0]; /* the survivor must be untouched */
+    for (int i = 0; i < 64; i++)
+        memset(seal_cache_alloc(c), 0xee, VICTIM_SIZE); /* reuse, if the slab went */
+    for (int i = 2; i < N_VICTIMS; i++)
+        victims[i] = victims[0];
+    check_victims();
 }
 
-/* ---- write-rare bounds: the size asked for lives in writable records ----------- */
+/* 5: after the seal, a freed victim's taken bit and state byte forged
+ * back: a double free of it, then the free of one more, must not reclaim
+ * the slab under the other live victims. */
+static void freed_slot_forged_live_after_seal(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(0);
+    seal_cache_seal(c);
+    seal_cache_free(c, victims[0]);
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, victims[1], &idx);
+    struct sl_unit *u = arena_unit(a, idx);
+    forge_bit(u->bits, 0, true);
+    FORGE(slot_states(a->region, u)[0], (uint8_t)SLOT_LIVE);
+    seal_cache_free(c, victims[0]); /* a double free */
+    broken("a double free of a sealed object was accepted");
+}
 
-/* Two sealed allocations of a write-rare pool side by side; the record of
- * the first is forged to be larger, and a write-rare starting inside it
- * reaches into the second. Exits 1 if that write landed. */
+/* 6: after the seal, a magazine entry forged to name a live sealed victim,
+ * with every byte the fast path checks that the attacker can write. */
+static void magazine_entry_forged_after_seal(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(0);
+    seal_cache_seal(c);
+    seal_cache_free(c, seal_cache_alloc(c)); /* this thread's magazine holds an entry */
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, victims[0], &idx);
+    forge_bit(arena_bitmap(a, BM_OPEN), idx, true);
+    FORGE(slot_states(a->region, arena_unit(a, idx))[0], (uint8_t)SLOT_CACHED);
+    struct sl_mag *m = ((struct sl_owner *)c)->st->mags;
+    FORGE(m->slot[m->n - 1], (uintptr_t)victims[0]);
+    if (seal_cache_alloc(c) == victims[0])
+        broken("an allocation handed out a live sealed object");
+    check_victims();
+}
+
+/* ---- 7, 14: fork --------------------------------------------------------------- */
+
+/* In a fork child after the forgery: the victims' pages still read-only,
+ * mapped, unchanged. The parent reports what the child saw. */
+static void __attribute__((noreturn)) check_victims_in_fork_child(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        check_victims();
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        broken("the fork child's sealed pages are not what they were");
+    check_victims();
+}
+
+/* 7: a sealed write-rare slab's span state forged OPEN before a fork. */
+static void span_forged_open_before_fork(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(SEAL_WRITE_RARE);
+    seal_cache_seal(c);
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, victims[0], &idx);
+    FORGE(((struct sl_span *)(uintptr_t)arena_span(a, idx))->state, (uint8_t)UNIT_OPEN);
+    forge_bit(arena_bitmap(a, BM_OPEN), idx, true);
+    check_victims_in_fork_child();
+}
+
+/* 14: the span record's state (FREE) and the high-water mark forged before
+ * a fork, so the child would unmap or leave out the sealed pages. */
+static void span_and_hwm_forged_before_fork(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(SEAL_WRITE_RARE);
+    seal_cache_seal(c);
+    uint32_t idx;
+    struct sl_arena *a = (struct sl_arena *)where(c, 0, victims[0], &idx);
+    FORGE(((struct sl_span *)(uintptr_t)arena_span(a, idx))->state, (uint8_t)UNIT_FREE);
+    FORGE(a->ctl->hwm, 0u);
+    check_victims_in_fork_child();
+}
+
+/* ---- 8-12: the library's globals ------------------------------------------------- */
+
+/* Each global the library acts upon, forged: the attack needs the store
+ * to land; with the globals read-only it cannot. */
+static void globals_forged(void *arg)
+{
+    static uint64_t chosen_key[2] = {1, 2};
+    static struct sl_owner *fake;
+    seal_cache *c = victim_cache(SEAL_PERMANENT);
+    seal_cache_seal(c);
+    const struct sl_globals *g = SL_G;
+    bool landed = false;
+    switch ((intptr_t)arg) {
+    case 8: /* the secret, for forging check values */
+        landed = FORGE(*(uint64_t *)(uintptr_t)&g->secret[0], chosen_key[0]);
+        break;
+    case 9: /* the registry's spare table, aimed at a sealed page */
+        landed = FORGE(*(void **)(uintptr_t)&g->registry_tables[0], victims[0]);
+        break;
+    case 10: /* the registry root, aimed at a forged table */
+        landed = FORGE(*(void **)(uintptr_t)&g->registry_active, (void *)chosen_key);
+        break;
+    case 11: /* a forged descriptor in the destroy quarantine */
+        landed = FORGE(*(struct sl_owner **)(uintptr_t)&g->quarantine[g->quarantine_next], fake);
+        break;
+    case 12: /* the count of live owners lowered */
+        landed = FORGE(*(size_t *)(uintptr_t)&g->n_owners, (size_t)0);
+        break;
+    }
+    if (landed || range_writable(&sl_globals_page, sizeof sl_globals_page))
+        broken("a global the library acts upon is writable");
+    seal_cache_destroy(seal_cache_create("other", 64, 0, 0)); /* registry change, quarantine */
+    check_victims_in_fork_child();
+}
+
+/* ---- write-rare: a forged size or owner cannot widen where it writes ------------- */
+
+/* Two sealed allocations of a write-rare pool side by side; the first's
+ * size is forged larger, and a write-rare starting inside it reaches into
+ * the second. arg: large allocations (read-only span record) or slots
+ * (writable size, bounded by the stride). */
 static void forged_size_widens_write_rare(void *arg)
 {
     bool large = arg != NULL;
@@ -194,69 +336,136 @@ static void forged_size_widens_write_rare(void *arg)
     if (seal_pool_seal(p) != 0 || second < first)
         abort();
     size_t gap = (size_t)(second - first);
-    struct sl_unit *u = record_of(p, large ? 40 : 0, first, NULL);
-    uint32_t slots = ((struct sl_owner *)p)->regions[0].slots;
-    if (large)
-        u->size = gap + 16;
-    else /* slot 0's size, after the taken bitmap and the slot states */
-        ((uint16_t *)(u->bits + (slots + 63) / 64 + (slots + 7) / 8))[0] = (uint16_t)(gap + 16);
+    uint32_t idx;
+    const struct sl_arena *a = where(p, large ? 40 : 0, first, &idx);
+    if (large) {
+        FORGE(((struct sl_span *)(uintptr_t)arena_span(a, idx))->size, (uint64_t)(gap + 16));
+    } else {
+        uint32_t slots = a->region->slots;
+        uint16_t *sizes = (uint16_t *)(arena_unit(a, idx)->bits + (slots + 63) / 64 + (slots + 7) / 8);
+        FORGE(sizes[0], (uint16_t)(gap + 16));
+    }
     unsigned char evil[32];
     memset(evil, 0xee, sizeof evil);
-    int rc = seal_write(first + gap - 16, evil, sizeof evil);
-    if (rc == 0 && second[0] == 0xee) {
-        fprintf(stderr, "write-rare through a forged size wrote into the neighbour\n");
-        _exit(1);
-    }
+    if (seal_write(first + gap - 16, evil, sizeof evil) == 0 && second[0] == 0xee)
+        broken("write-rare through a forged size wrote into the neighbour");
+    say("held\n");
     _exit(0);
 }
 
-/* ---- the cases ----------------------------------------------------------------- */
-
-static bool detected(void (*fn)(void *), void *arg)
+/* A SEAL_PERMANENT cache without SEAL_WRITE_RARE: its region's flag is
+ * read-only, so write-rare must refuse its objects. */
+static void write_rare_flag_forged(void *arg)
 {
-    return expect_death(fn, arg, SIGABRT, "corrupted metadata");
+    (void)arg;
+    seal_cache *c = victim_cache(SEAL_PERMANENT);
+    seal_cache_seal(c);
+    FORGE(((struct sl_region *)(uintptr_t)region0(c))->write_rare, true);
+    unsigned char evil[16];
+    memset(evil, 0xee, sizeof evil);
+    if (seal_write(victims[0], evil, sizeof evil) == 0)
+        broken("write-rare wrote into an owner without SEAL_WRITE_RARE");
+    check_victims();
 }
 
-static void sealed_slab_records(void)
+/* ---- open slabs: the census before a seal ------------------------------------------ */
+
+/* An open slab's bitmap gains a bit its count does not have. */
+static void open_bitmap_gains_a_bit_then_seal(void *arg)
 {
-    CHECK(detected(sealed_live_count_lowered_then_free, NULL));
-    CHECK(detected(sealed_span_lengthened_then_free, NULL));
-    CHECK(detected(sealed_state_forged_open_then_free, NULL));
-    CHECK(detected(sealed_slab_put_back_in_partial_bitmap_then_alloc, NULL));
-    CHECK(expect_death(sealed_open_bit_forged_then_free, NULL, SIGSEGV, "sealed object intact"));
+    (void)arg;
+    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
+    void *p = seal_cache_alloc(c);
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, p, &idx);
+    forge_bit(arena_unit(a, idx)->bits, 500, true);
+    seal_cache_seal(c);
+    broken("the seal took a forged bitmap");
 }
 
-static void refill_runs(void)
+/* A never-used slot forged taken: the next refill must not take it. */
+static void unused_slot_forged_taken_then_alloc(void *arg)
 {
-    CHECK(detected(unused_slot_forged_taken_then_alloc, NULL));
+    (void)arg;
+    seal_cache *c = seal_cache_create("victim", 64, 0, 0);
+    void *p = seal_cache_alloc(c); /* the first refill took slots 0..15 */
+    uint32_t idx;
+    const struct sl_arena *a = where(c, 0, p, &idx);
+    forge_bit(arena_unit(a, idx)->bits, 20, true);
+    for (int i = 0; i < 32; i++)
+        seal_cache_alloc(c);
+    broken("a refill took a slot the bitmap calls taken");
 }
 
-static void open_slab_bitmaps(void)
+/* ---- the cases ------------------------------------------------------------------ */
+
+/* One attack: it held, or the library stopped it with its own report. */
+static bool defended(void (*fn)(void *), void *arg)
 {
-    CHECK(detected(open_bitmap_gains_a_bit_then_seal, NULL));
-    CHECK(detected(open_bitmap_loses_a_live_bit_then_seal, NULL));
+    struct death d;
+    run_in_child(fn, arg, &d);
+    bool ok = (d.signal == 0 && d.status == 0 && strstr(d.err, "held") != NULL) ||
+              (d.signal == SIGABRT && strstr(d.err, "sealloc:") != NULL);
+    if (!ok)
+        fprintf(stderr, "  child: signal %d, status %d, stderr: %s\n", d.signal, d.status, d.err);
+    return ok;
 }
 
-static void arena_state(void)
+static bool reported(void (*fn)(void *), void *arg, const char *needle)
 {
-    CHECK(detected(arena_state_forged_then_alloc, NULL));      /* high-water mark */
-    CHECK(detected(arena_state_forged_then_alloc, (void *)1)); /* free bitmap */
+    return expect_death(fn, arg, SIGABRT, needle);
 }
 
-static void write_rare_sizes(void)
+static void what_a_seal_covers(void)
+{
+    CHECK(defended(open_bit_cleared_before_seal, NULL));
+    CHECK(defended(bitmap_length_zeroed_before_seal, NULL));
+    CHECK(defended(large_live_count_zeroed_before_seal, NULL));
+}
+
+static void sealed_slab_state(void)
+{
+    CHECK(reported(live_bit_and_count_lowered_before_seal, NULL, "corrupted metadata"));
+    CHECK(reported(freed_slot_forged_live_after_seal, NULL, "double free"));
+    CHECK(reported(magazine_entry_forged_after_seal, NULL, "corrupted metadata"));
+}
+
+static void fork_children(void)
 {
     if (strcmp(seal_write_rare_mechanism(), "none") == 0)
         SKIP("no write-rare mechanism");
-    CHECK(detected(forged_size_widens_write_rare, NULL));         /* pool slot */
-    CHECK(detected(forged_size_widens_write_rare, (void *)1));    /* large allocation */
+    CHECK(defended(span_forged_open_before_fork, NULL));
+    CHECK(defended(span_and_hwm_forged_before_fork, NULL));
+}
+
+static void library_globals(void)
+{
+    for (intptr_t k = 8; k <= 12; k++)
+        CHECK(defended(globals_forged, (void *)k));
+}
+
+static void write_rare_bounds(void)
+{
+    if (strcmp(seal_write_rare_mechanism(), "none") == 0)
+        SKIP("no write-rare mechanism");
+    CHECK(defended(forged_size_widens_write_rare, NULL));      /* pool slot */
+    CHECK(defended(forged_size_widens_write_rare, (void *)1)); /* large allocation */
+    CHECK(defended(write_rare_flag_forged, NULL));
+}
+
+static void open_slab_census(void)
+{
+    CHECK(reported(open_bitmap_gains_a_bit_then_seal, NULL, "corrupted metadata"));
+    CHECK(reported(unused_slot_forged_taken_then_alloc, NULL, "corrupted metadata"));
 }
 
 int main(void)
 {
-    RUN(sealed_slab_records);
-    RUN(open_slab_bitmaps);
-    RUN(refill_runs);
-    RUN(arena_state);
-    RUN(write_rare_sizes);
+    RUN(what_a_seal_covers);
+    RUN(sealed_slab_state);
+    RUN(fork_children);
+    RUN(library_globals);
+    RUN(write_rare_bounds);
+    RUN(open_slab_census);
     return check_exit();
 }

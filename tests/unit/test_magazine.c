@@ -8,6 +8,7 @@
  * a fork gives every cached slot back. What they must refuse: a forged
  * magazine entry. Slots are inspected through the slab records (slab.h).
  */
+#include "attacker.h"
 #include "check.h"
 #include "magazine.h"
 #include "owner.h"
@@ -29,10 +30,12 @@ static uint32_t cached_slots(seal_cache *c)
     uint32_t n = 0;
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
         const struct sl_arena *a = r->arenas[ai];
-        for (uint32_t i = 0; i < a->st->hwm; i++) {
-            const struct sl_unit *u = arena_unit(a, i);
-            if (u->state != UNIT_FREE)
-                n += slab_cached_count(r, u);
+        for (uint32_t i = 0; i < arena_hwm(a); i++) {
+            if (arena_span(a, i)->state != UNIT_OPEN)
+                continue;
+            const uint8_t *st = slot_states(r, arena_unit(a, i));
+            for (uint32_t s = 0; s < r->slots; s++)
+                n += st[s] == SLOT_CACHED;
         }
     }
     return n;
@@ -294,8 +297,8 @@ static void forged_entry_then_alloc(void *arg)
 }
 
 /* An entry forged together with what else an allocation reads lock-free
- * (the slab's open bit, the slot's state byte): the slab's record, which
- * it cross-checks, still refuses it. arg NULL: the entry is an object of a
+ * and the attacker can write (the slot's state byte; the slab's open bit
+ * is read-only, so that forgery fails): it is still refused. arg NULL: the entry is an object of a
  * sealed slab; else of a slab reclaimed after its seal (its address range
  * would be handed out twice). */
 static void forged_entry_and_bits_then_alloc(void *arg)
@@ -311,9 +314,11 @@ static void forged_entry_and_bits_then_alloc(void *arg)
     const struct sl_region *r = &((struct sl_owner *)c)->regions[0];
     const struct sl_arena *a = region_arena_of(r, (uintptr_t)victim);
     uint32_t idx = (uint32_t)(((uintptr_t)victim - a->base) >> a->unit_shift);
-    bit_set(arena_bitmap(a, BM_OPEN), idx);
+    uint64_t open_word = arena_bitmap(a, BM_OPEN)[idx / 64] | 1ull << (idx % 64);
+    if (FORGE(*(uint64_t *)&arena_bitmap(a, BM_OPEN)[idx / 64], open_word))
+        fprintf(stderr, "the open bitmap is writable\n");
     uint32_t slot = (uint32_t)(((uintptr_t)victim - arena_unit_addr(a, idx)) / r->stride);
-    slot_states(r, arena_unit(a, idx))[slot] = SLOT_CACHED;
+    FORGE(slot_states(r, arena_unit(a, idx))[slot], (uint8_t)SLOT_CACHED);
     struct sl_mag *m = ((struct sl_owner *)c)->st->mags;
     m->slot[m->n - 1] = (uintptr_t)victim;
     unsigned char *p = seal_cache_alloc(c);

@@ -137,15 +137,18 @@ static void procmem_writes_read_only_pages(void)
         SKIP("no writable /proc/self/mem");
     size_t pg = sl_os_page_size();
     char *p = sl_os_reserve(pg, -1);
+    int mem = sl_os_procmem_open();
+    CHECK(mem >= 0);
     CHECK(sl_os_commit(p, pg) == 0 && sl_os_protect_ro(p, pg) == 0);
-    CHECK(sl_os_procmem_write(p + 10, "kernel", 7) == 0);
+    CHECK(sl_os_procmem_write(mem, p + 10, "kernel", 7) == 0);
     CHECK(strcmp(p + 10, "kernel") == 0 && page_read_only(p));
     if (sl_os_has_mseal()) {
         CHECK(sl_os_mseal(p, pg) == 0);
-        CHECK(sl_os_procmem_write(p + 10, "sealed", 7) == 0 && strcmp(p + 10, "sealed") == 0);
+        CHECK(sl_os_procmem_write(mem, p + 10, "sealed", 7) == 0 && strcmp(p + 10, "sealed") == 0);
     } else {
         sl_os_release(p, pg);
     }
+    sl_os_close(mem);
 }
 
 /* ---- fault injection ------------------------------------------------------ */

@@ -44,7 +44,7 @@ static void is_sealed_only_in_sealed_spans(void)
     char *first = seal_cache_alloc(c), *second = seal_cache_alloc(c);
     CHECK(seal_cache_seal(c) == 0);
     struct sl_arena *a = arena_at(first);
-    CHECK(a != NULL && a == arena_at(second) && strcmp(a->owner->name, "guarded") == 0);
+    CHECK(a != NULL && a == arena_at(second) && strcmp(a->region->who.name, "guarded") == 0);
     CHECK(seal_is_sealed(first) && seal_is_sealed(first + pg - 1) && seal_is_sealed(second));
     if (a != NULL) {
         char *base = (char *)a->base, *end = base + a->size;
@@ -95,7 +95,7 @@ static void many_owners(void)
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "owner-%d", i);
         struct sl_arena *a = arena_at(objs[i]);
-        CHECK(a != NULL && strcmp(a->owner->name, name) == 0);
+        CHECK(a != NULL && strcmp(a->region->who.name, name) == 0);
         CHECK(seal_is_sealed(objs[i]) == (i % 2 == 0));
     }
     /* Destroy in an order unrelated to creation; the rest stay found. */

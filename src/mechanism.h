@@ -1,5 +1,5 @@
 /*
- * writerare.h - the write-rare mechanism chosen for this process.
+ * mechanism.h - the write-rare mechanism chosen for this process.
  *
  * Chosen once, best first: "pkey" (a protection-key window private to the
  * calling thread), "memfd" (write-rare owners' pages are memfd-backed; bulk
@@ -8,9 +8,12 @@
  * single-copy-atomic pointer store), or "none". SEALLOC_WRITE_RARE=<name>
  * in the environment picks a lower one (tests use it to cover each path);
  * asking for one the system lacks falls back to the best available.
+ *
+ * The choice and the protection key are kept in the read-only globals
+ * (meta.h): a forged choice cannot send a write through another path.
  */
-#ifndef SEALLOC_WRITERARE_H
-#define SEALLOC_WRITERARE_H
+#ifndef SEALLOC_MECHANISM_H
+#define SEALLOC_MECHANISM_H
 
 #include <stdbool.h>
 
