@@ -2,7 +2,7 @@
 #
 #   make                 libsealloc.a and libsealloc.so (+ examples) in build/plain
 #   make demo            the demo: build a policy, seal it, watch an attack fault
-#   make check           the plain unit tests (fast loop)
+#   make check           the layering check and the plain unit tests (fast loop)
 #   make test            every test: unit, sanitizers, valgrind, install, kernel
 #   make install PREFIX=<dir>
 #   make VARIANT=asan|tsan   the same targets built with sanitizers
@@ -66,6 +66,7 @@ $(B)/obj $(B)/lib $(B)/bin $(B)/tests:
 include $(sort $(wildcard mk/*.mk))
 
 check: test-programs
+	scripts/check-layers
 	tests/harness/run-suites tests/suites/10-unit.sh
 
 test:

@@ -8,6 +8,9 @@
 #                                 go to $(B)/fuzz/corpus, crashes to
 #                                 $(B)/fuzz/crashes/ (copy them into
 #                                 tests/fuzz/regress/: suite 25 replays it)
+#   make fuzz-corrupt CORRUPT_RUNS=N
+#                                 the randomized corruption campaign
+#                                 (tests/fuzz/corrupt.c), N runs per seed
 #
 # tests/suites/25-fuzz.sh (make test) replays the corpus and the regression
 # inputs and runs the plain driver on fixed seeds for a fixed number of inputs.
@@ -24,8 +27,18 @@ FUZZ_LF_FLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -pthread $(filter-out -Werror,$(W
                  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 TEST_DEBS     += clang libclang-rt-14-dev
 
-.PHONY: fuzz fuzz-programs
-fuzz-programs: $(FUZZ_PLAIN)
+CORRUPT       := $(FUZZ_B)/corrupt
+CORRUPT_RUNS  ?= 20000
+
+.PHONY: fuzz fuzz-programs fuzz-corrupt
+fuzz-programs: $(FUZZ_PLAIN) $(CORRUPT)
+
+$(CORRUPT): tests/fuzz/corrupt.c tests/unit/attacker.h $(TLIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Itests/unit tests/fuzz/corrupt.c -o $@ $(TLIB_A) -pthread
+
+fuzz-corrupt: $(CORRUPT)
+	for seed in 1 2 3 4; do $(CORRUPT) -s $$seed -n $(CORRUPT_RUNS) || exit 1; done
 
 $(FUZZ_PLAIN): tests/fuzz/plain.c $(FUZZ_DEPS) $(TLIB_A)
 	@mkdir -p $(@D)

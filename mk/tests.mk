@@ -11,7 +11,8 @@ TLIB_A     := $(B)/lib/libsealloc-testing.a
 TEST_CFLAGS = $(ALL_CFLAGS) -Isrc -Itests/harness -DSEALLOC_TESTING=1
 
 .PHONY: test-programs
-test-programs: $(TEST_BIN)
+# test_relro loads the shared library of the same variant.
+test-programs: $(TEST_BIN) $(LIB_SO)
 
 $(B)/tobj/%.o: src/%.c $(wildcard src/*.h) include/sealloc.h | $(B)/tobj
 	$(CC) $(LIB_CFLAGS) -DSEALLOC_TESTING=1 -MMD -c $< -o $@

@@ -12,7 +12,9 @@
  */
 #include "magazine.h"
 
+#include "meta.h"
 #include "os.h"
+#include "report.h"
 #include "slab.h"
 
 #include <errno.h>
@@ -23,16 +25,22 @@
 
 #define MAG_REFILL 16         /* slots taken from the slab at a refill */
 #define MAG_WAYS 8            /* caches a thread uses at once without eviction */
+#define MAG_MAX_BLOCKS 16384  /* threads with magazines at once */
 
+/* One thread's magazines. Blocks live in one reservation recorded in the
+ * read-only globals (meta.h: mag_base, mag_used): a block pointer is used
+ * only after block_valid() places it there, and a block is never unmapped
+ * (a thread's exit puts it on the free list, committed), so no writable
+ * byte can make the library unmap anything through a forged block. */
 struct sl_mag_block {
     struct sl_mag mag[MAG_WAYS];
-    struct sl_mag_block *next, *prev; /* every thread's block */
+    struct sl_mag_block *next_free; /* free list (owners-list lock) */
     unsigned evict_next;
-    size_t map_size;
+    bool in_use;
 };
 
 static __thread struct sl_mag_block *tl_block __attribute__((tls_model("initial-exec")));
-static struct sl_mag_block *blocks; /* owners-list lock */
+static struct sl_mag_block *free_blocks; /* owners-list lock */
 static pthread_once_t mag_once = PTHREAD_ONCE_INIT;
 static pthread_key_t exit_key;
 static bool have_key;
@@ -46,6 +54,41 @@ static void mag_init(void)
     have_key = pthread_key_create(&exit_key, block_exit) == 0;
 }
 
+/* Bytes from one block to the next: its pages and a guard page. */
+static size_t block_stride(void)
+{
+    size_t pg = sl_os_page_size();
+    return (sizeof(struct sl_mag_block) + pg - 1) / pg * pg + pg;
+}
+
+static struct sl_mag_block *block_at(size_t i)
+{
+    return (struct sl_mag_block *)((unsigned char *)SL_G->mag_base + i * block_stride());
+}
+
+/* Whether b is a block of the reservation that has been handed out. */
+static bool block_valid(const struct sl_mag_block *b)
+{
+    uintptr_t off = (uintptr_t)b - (uintptr_t)SL_G->mag_base;
+    return SL_G->mag_base != NULL && (uintptr_t)b >= (uintptr_t)SL_G->mag_base &&
+           off < SL_G->mag_used * block_stride() && off % block_stride() == 0;
+}
+
+static void __attribute__((noreturn)) block_forged(const void *b)
+{
+    sl_fatal("seal_cache_alloc", "cache", "-", "corrupted metadata: magazine block %p", b);
+}
+
+/* With the owners-list lock held: an owner named by a magazine must be a
+ * live one (the read-only owners list). */
+static struct sl_owner *mag_owner_checked(const struct sl_mag *m)
+{
+    struct sl_owner *o = atomic_load_explicit(&m->owner, memory_order_relaxed);
+    if (o != NULL && !owner_is_listed(o))
+        sl_fatal("seal_cache_free", "cache", "-", "corrupted metadata: magazine names %p",
+                 (void *)o);
+    return o;
+}
 /* ---- the busy protocol --------------------------------------------------- */
 
 /* Busy flag store, then the epoch load (mag_current): mag_quiesce stores
@@ -126,7 +169,7 @@ static void mag_unbind(struct sl_owner *o, struct sl_mag *m)
 static void mag_retire(struct sl_mag *m)
 {
     owner_list_lock();
-    struct sl_owner *o = atomic_load_explicit(&m->owner, memory_order_relaxed);
+    struct sl_owner *o = mag_owner_checked(m);
     if (o != NULL) {
         owner_lock(o);
         mag_unbind(o, m);
@@ -135,49 +178,72 @@ static void mag_retire(struct sl_mag *m)
     owner_list_unlock();
 }
 
+/* With the owners-list lock held: a block from the free list, or the next
+ * one of the reservation (made on first use), committed. NULL + errno. */
+static struct sl_mag_block *block_take(void)
+{
+    struct sl_mag_block *b = free_blocks;
+    if (b != NULL) {
+        if (!block_valid(b) || b->in_use)
+            block_forged(b);
+        free_blocks = b->next_free;
+        return b;
+    }
+    if (SL_G->mag_base == NULL) {
+        void *base = sl_os_reserve(MAG_MAX_BLOCKS * block_stride(), -1);
+        if (base == NULL)
+            return NULL;
+        meta_globals_begin()->mag_base = base;
+        meta_globals_end();
+    }
+    size_t i = SL_G->mag_used;
+    if (i == MAG_MAX_BLOCKS) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    b = block_at(i);
+    if (sl_os_commit(b, block_stride() - sl_os_page_size()) != 0)
+        return NULL;
+    meta_globals_begin()->mag_used = i + 1;
+    meta_globals_end();
+    return b;
+}
+
 static struct sl_mag_block *block_new(void)
 {
     pthread_once(&mag_once, mag_init);
-    size_t pg = sl_os_page_size();
-    size_t used = (sizeof(struct sl_mag_block) + pg - 1) / pg * pg;
-    struct sl_mag_block *b = sl_os_reserve(used + pg, -1); /* + a guard page */
+    owner_list_lock();
+    struct sl_mag_block *b = block_take();
+    if (b != NULL) {
+        memset(b, 0, sizeof *b);
+        for (unsigned i = 0; i < MAG_WAYS; i++)
+            b->mag[i].cur.unit = UINT32_MAX;
+        b->in_use = true;
+    }
+    owner_list_unlock();
     if (b == NULL)
         return NULL;
-    if (sl_os_commit(b, used) != 0) {
-        sl_os_release(b, used + pg);
-        return NULL;
-    }
-    for (unsigned i = 0; i < MAG_WAYS; i++)
-        b->mag[i].cur.unit = UINT32_MAX;
-    b->map_size = used + pg;
-    owner_list_lock();
-    b->next = blocks;
-    if (blocks != NULL)
-        blocks->prev = b;
-    blocks = b;
-    owner_list_unlock();
     tl_block = b;
     if (have_key)
         pthread_setspecific(exit_key, b);
     return b;
 }
 
-/* Unlist and unmap a block whose magazines are all unbound. */
+/* With the owners-list lock held: b, whose magazines are all unbound,
+ * goes on the free list (it stays committed: blocks are never unmapped). */
 static void block_free(struct sl_mag_block *b)
 {
-    if (b->prev != NULL)
-        b->prev->next = b->next;
-    else
-        blocks = b->next;
-    if (b->next != NULL)
-        b->next->prev = b->prev;
-    sl_os_release(b, b->map_size);
+    b->in_use = false;
+    b->next_free = free_blocks;
+    free_blocks = b;
 }
 
-/* Thread exit: give every slot back, then unmap the block. */
+/* Thread exit: give every slot back, then free the block. */
 static void block_exit(void *arg)
 {
     struct sl_mag_block *b = arg;
+    if (!block_valid(b))
+        block_forged(b);
     for (unsigned i = 0; i < MAG_WAYS; i++)
         mag_retire(&b->mag[i]);
     tl_block = NULL;
@@ -346,14 +412,14 @@ void mag_detach_all(struct sl_owner *o)
 
 void mag_fork_child(void)
 {
-    for (struct sl_mag_block *b = blocks, *next; b != NULL; b = next) {
-        next = b->next;
-        if (b == tl_block)
+    for (size_t i = 0; i < SL_G->mag_used; i++) {
+        struct sl_mag_block *b = block_at(i);
+        if (b == tl_block || !b->in_use)
             continue;
-        for (unsigned i = 0; i < MAG_WAYS; i++) {
-            struct sl_owner *o = atomic_load_explicit(&b->mag[i].owner, memory_order_relaxed);
+        for (unsigned k = 0; k < MAG_WAYS; k++) {
+            struct sl_owner *o = mag_owner_checked(&b->mag[k]);
             if (o != NULL)
-                mag_unbind(o, &b->mag[i]);
+                mag_unbind(o, &b->mag[k]);
         }
         block_free(b);
     }

@@ -25,11 +25,15 @@
  * seal to finish) and refreshes its epoch there; so no magazine ever holds
  * a slot of a sealed slab.
  *
- * Each thread's magazines live in one block of its own (a mapping ended by
- * a guard page), listed under the owners-list lock. A magazine is bound to
- * one cache at a time, and linked in that cache's list under its lock. A
- * thread's exit gives its slots back and unmaps its block; a fork child
- * does the same for every thread but the one that forked.
+ * Each thread's magazines live in one block of its own, a slot of one
+ * reservation whose address and used length are read-only (meta.h), each
+ * block followed by a guard page. A magazine is bound to one cache at a
+ * time, and linked in that cache's list under its lock. A thread's exit
+ * gives its slots back and puts its block on a free list; a fork child
+ * does the same for every thread but the one that forked. Blocks are never
+ * unmapped, every block pointer taken from writable memory is checked
+ * against the reservation, and every cache a magazine names against the
+ * read-only owners list, before the library acts on them.
  *
  * Trade-offs, on purpose: a thread reuses the slot it freed last first
  * (as thread caches do; the locked path handed out never-used slots

@@ -49,6 +49,8 @@ struct sl_globals {
     struct sl_owner *quarantine[SL_QUARANTINE]; /* owner.c: destroyed, still mapped */
     unsigned quarantine_next;
     size_t pinned_after_destroy; /* owner.c: bytes destroyed permanent owners left */
+    void *mag_base;           /* magazine.c: the reservation of magazine blocks */
+    size_t mag_used;          /* magazine.c: blocks of it handed out so far */
 };
 
 union sl_globals_page {

@@ -56,6 +56,11 @@ void sl_os_hint_huge(void *addr, size_t size);
 int sl_os_barrier_register(void);
 int sl_os_barrier_all(void);
 
+/* Which pages of [addr, addr+size) have memory behind them: vec[i] bit 0
+ * for page i (mincore(2)). A page without memory reads as zeros. Not part
+ * of failure injection: it changes nothing. */
+int sl_os_present(void *addr, size_t size, unsigned char *vec);
+
 /* Make [addr, addr+size) read-only. */
 int sl_os_protect_ro(void *addr, size_t size);
 

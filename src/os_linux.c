@@ -116,6 +116,11 @@ int sl_os_barrier_all(void)
     return (int)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
+int sl_os_present(void *addr, size_t size, unsigned char *vec)
+{
+    return mincore(addr, size, vec);
+}
+
 int sl_os_protect_ro(void *addr, size_t size)
 {
     if (os_fail_now(ENOMEM))

@@ -233,6 +233,14 @@ void owner_release(struct sl_owner *old)
         sl_os_release(old->map, old->map_size);
 }
 
+bool owner_is_listed(const struct sl_owner *o)
+{
+    for (size_t i = 0; i < SL_G->n_owners; i++)
+        if (SL_G->owners[i] == o)
+            return true;
+    return false;
+}
+
 void owner_for_each_locked(void (*fn)(struct sl_owner *, void *), void *ctx)
 {
     for (size_t i = 0; i < SL_G->n_owners; i++)

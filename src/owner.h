@@ -124,6 +124,10 @@ struct sl_owner *owner_retire(struct sl_owner *o, size_t pinned);
 /* Release what owner_retire() returned. */
 void owner_release(struct sl_owner *old);
 
+/* Whether o is a live owner (in the read-only owners list); the caller
+ * holds the owners-list lock. */
+bool owner_is_listed(const struct sl_owner *o);
+
 /* Call fn for every live owner; the caller holds the owners-list lock. */
 void owner_for_each_locked(void (*fn)(struct sl_owner *, void *), void *ctx);
 

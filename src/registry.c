@@ -6,11 +6,12 @@
  * in the read-only globals (meta.h), so no writable byte can point a
  * reader at a forged table or a writer at a page that is not a table.
  * Readers use the active one, which nobody changes while it is active. A
- * writer (under `lock`) waits until no reader is inside, makes the other table writable, fills it with the active entries
- * plus or minus its change, makes it read-only again and publishes it. So
- * a reader never retries and never waits for a writer, even a signal
- * handler that interrupted the writer's own thread mid-change: that is
- * what makes registry_find() async-signal-safe.
+ * writer (under `lock`) waits until no reader is inside, makes the other
+ * table writable, fills it with the active entries plus or minus its
+ * change, makes it read-only again and publishes it. So a reader never
+ * retries and never waits for a writer, even a signal handler that
+ * interrupted the writer's own thread mid-change: that is what makes
+ * registry_find() async-signal-safe.
  */
 #include "registry.h"
 
@@ -23,6 +24,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #define REGISTRY_CAPACITY 65536 /* above vm.max_map_count: never the limit */
 
@@ -52,11 +54,26 @@ void registry_enter(void)
 
 void registry_exit(void) { atomic_fetch_sub(&readers, 1); }
 
+/* A reader stays inside for one lookup (microseconds); the count is
+ * writable, so one that never drops is taken for a forged count: abort
+ * rather than wait forever. */
+#define READERS_PATIENCE_S 10
+
 static void wait_for_readers(void)
 {
     atomic_fetch_add(&draining, 1);
-    while (atomic_load(&readers) != 0)
+    time_t since = 0;
+    for (unsigned spins = 0; atomic_load(&readers) != 0; spins++) {
         sched_yield();
+        if (spins % 4096 != 0)
+            continue;
+        time_t now = time(NULL);
+        if (since == 0)
+            since = now;
+        else if (now - since > READERS_PATIENCE_S)
+            sl_fatal("registry", "process", "-", "corrupted metadata: %ld readers that never leave",
+                     (long)atomic_load(&readers));
+    }
     atomic_fetch_sub(&draining, 1);
 }
 

@@ -395,10 +395,21 @@ static uint32_t popcount_bits(const uint64_t *bits, uint32_t words)
     return n;
 }
 
-/* Whether slot p, which the record calls free, holds only zeros (every
- * free slot does: never used, or zeroed by its free). */
-static bool slot_is_zero(uintptr_t p, size_t n)
+#define CENSUS_MAX_PAGES 512 /* slabs up to 2 MiB skip the pages without memory */
+
+/* Whether slot p (n bytes), which the record calls free, holds only zeros
+ * (every free slot does: never used, or zeroed by its free). present: which
+ * pages of the slab at base have memory (NULL: unknown, read them all). */
+static bool slot_free_is_zero(uintptr_t p, size_t n, const unsigned char *present, uintptr_t base,
+                              size_t pg)
 {
+    if (present != NULL) {
+        bool any = false;
+        for (uintptr_t q = (p - base) / pg; q <= (p + n - 1 - base) / pg; q++)
+            any |= present[q] & 1;
+        if (!any)
+            return true;
+    }
     sl_unpoison(p, n);
     const unsigned char *b = (const unsigned char *)p;
     bool zero = b[0] == 0 && memcmp(b, b + 1, n - 1) == 0;
@@ -418,11 +429,18 @@ uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits
         sl_report(&r->who, "seal", "corrupted metadata: bitmap of slab %u of arena %u "
                   "disagrees with its count", idx, a->id);
     uintptr_t base = arena_unit_addr(a, idx);
+    /* Pages with no memory behind them read as zeros: their free slots
+     * need no reading (which would fault memory in, for memfd slabs). */
+    size_t pg = sl_os_page_size(), pages = r->unit / pg;
+    unsigned char present[CENSUS_MAX_PAGES];
+    bool known = live < r->slots && pages <= CENSUS_MAX_PAGES &&
+                 sl_os_present((void *)base, r->unit, present) == 0;
     for (uint32_t i = 0; i < r->slots; i++) {
         bool taken = bit_get(live_bits, i);
+        uintptr_t p = base + (uintptr_t)i * r->stride;
         /* The magazines were drained: every slot is live or free. */
         if (state_get(st, i) != (taken ? SLOT_LIVE : SLOT_FREE) ||
-            (!taken && !slot_is_zero(base + (uintptr_t)i * r->stride, r->stride)))
+            (!taken && !slot_free_is_zero(p, r->stride, known ? present : NULL, base, pg)))
             sl_report(&r->who, "seal", "corrupted metadata: slot %u of slab %u of arena %u", i,
                       idx, a->id);
     }

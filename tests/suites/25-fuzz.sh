@@ -2,7 +2,10 @@
 # The model-based fuzzer's plain driver (tests/fuzz/, mk/fuzz.mk): replays
 # the regression inputs strictly and the seed corpus, then runs fixed seeds
 # for a fixed number of random inputs each, so every run checks the same
-# inputs. A crash found becomes a file in tests/fuzz/regress/.
+# inputs. A crash found becomes a file in tests/fuzz/regress/. Then the
+# randomized corruption campaign (tests/fuzz/corrupt.c) on fixed seeds: it
+# fails only if a corruption broke the promise (make fuzz-corrupt runs
+# longer).
 set -u
 cd "$(dirname "$0")/../.."
 B=build/${VARIANT:-plain}
@@ -21,5 +24,8 @@ done
 "$fuzz" tests/fuzz/corpus/* || { echo "FAIL fuzz-corpus: see the fuzz: line above"; rc=1; }
 for seed in 1 2 3 4; do
     "$fuzz" -s "$seed" -n 25 || { echo "FAIL fuzz-seed-$seed: see the fuzz: line above"; rc=1; }
+done
+for seed in 1 2; do
+    "$B/fuzz/corrupt" -s "$seed" -n 60 || rc=1
 done
 exit $rc
