@@ -22,6 +22,7 @@
 #define SEALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -212,10 +213,42 @@ SEALLOC_API int seal_is_sealed(const void *addr);
  * of sigaltstack/sigaction. */
 SEALLOC_API int seal_fault_handler_install(void);
 
-/* Print one row per live cache and pool (name, object size, live objects,
- * sealed objects, slabs or chunks, bytes committed, sealed and pinned,
- * seals) and the write-rare mechanism. SEALLOC_STATS=1 in the environment
- * prints it to stderr at exit. out NULL means stderr. */
+/* Counts of one cache or pool  [seal_cache_stats(3)], derived from the
+ * allocator's records at the time of the call.
+ *
+ * Room to grow: the struct's size is fixed (128 bytes). A later version
+ * puts new fields in `reserved`, which this version sets to zero, and
+ * raises SEAL_STATS_VERSION; the library writes the version it filled in
+ * `version`, so a program reads a newer field only when version says it
+ * was filled. Nothing needs setting before the call. */
+#define SEAL_STATS_VERSION 1
+
+struct seal_stats {
+    uint32_t version;         /* the SEAL_STATS_VERSION the library filled */
+    uint32_t flags;           /* the owner's SEAL_* flags */
+    uint64_t object_size;     /* cache: the object size; pool: 0 */
+    uint64_t live;            /* objects or allocations the program holds */
+    uint64_t sealed;          /* of those, on sealed pages */
+    uint64_t spans;           /* slabs, and page runs of large allocations */
+    uint64_t committed_bytes; /* whole slabs and runs in use (open or sealed) */
+    uint64_t resident_bytes;  /* pages of the owner's spans in RAM now */
+    uint64_t sealed_bytes;    /* committed bytes that are sealed */
+    uint64_t pinned_bytes;    /* mseal'd bytes, never given back */
+    uint64_t seals;           /* seals that succeeded */
+    uint64_t reserved[6];     /* zero; later versions' fields */
+};
+
+/* Fill *out with c's counts. Errors: EINVAL (out NULL). Aborts if c is
+ * not a live cache. */
+SEALLOC_API int seal_cache_stats(seal_cache *c, struct seal_stats *out);
+
+/* As seal_cache_stats(), for a pool. */
+SEALLOC_API int seal_pool_stats(seal_pool *p, struct seal_stats *out);
+
+/* Print one row per live cache and pool (name, object size, and the
+ * figures of seal_cache_stats()) and the write-rare mechanism.
+ * SEALLOC_STATS=1 in the environment prints it to stderr at exit. out NULL
+ * means stderr. */
 SEALLOC_API void seal_stats_print(FILE *out);
 
 /* The name of the write-rare mechanism in use: "pkey", "memfd", "procmem"

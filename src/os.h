@@ -44,6 +44,12 @@ void sl_os_prefault(void *addr, size_t size);
  * (sl_os_discard) drops the hint there. */
 void sl_os_hint_huge(void *addr, size_t size);
 
+/* Bytes of [addr, addr+size) that are in RAM now (mincore(2)); pages of
+ * a memfd mapping count when the file's page is in memory. Advisory, for
+ * statistics: 0 for a range the kernel will not report on. Not part of
+ * failure injection: it changes no memory. */
+size_t sl_os_resident(const void *addr, size_t size);
+
 /* Process-wide memory barrier, for lock-free fast paths that order their
  * loads and stores with compiler barriers only: after sl_os_barrier_all()
  * returns, every other thread of the process has executed a full memory

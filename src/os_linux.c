@@ -2,12 +2,13 @@
  * os_linux.c - the os.h contract on Linux.
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
- * pwrite, copy_file_range and membarrier. Capabilities are probed once on a
- * scratch mapping (and sysfs, for transparent huge pages). Every call but
- * the advisory sl_os_prefault() and sl_os_hint_huge() and the barriers
- * passes through os_fail_now(), which in test builds lets a test
- * make the Nth call fail with the errno the real call would give; in
- * release builds it compiles to nothing.
+ * pwrite, copy_file_range, membarrier and mincore. Capabilities are probed
+ * once on a scratch mapping (and sysfs, for transparent huge pages). Every
+ * call but the advisory sl_os_prefault(), sl_os_hint_huge(), the
+ * statistics' sl_os_resident() and the barriers passes through
+ * os_fail_now(), which in test builds lets a test make the Nth call fail
+ * with the errno the real call would give; in release builds it compiles
+ * to nothing.
  */
 #include "os.h"
 
@@ -97,6 +98,25 @@ void sl_os_hint_huge(void *addr, size_t size)
     int saved = errno;
     (void)madvise(addr, size, MADV_HUGEPAGE);
     errno = saved;
+}
+
+size_t sl_os_resident(const void *addr, size_t size)
+{
+    int saved = errno;
+    size_t pg = sl_os_page_size(), resident = 0;
+    unsigned char vec[4096]; /* one byte per page: 16 MiB a call */
+    for (size_t done = 0; done < size;) {
+        size_t pages = (size - done) / pg;
+        if (pages > sizeof vec)
+            pages = sizeof vec;
+        if (mincore((void *)((uintptr_t)addr + done), pages * pg, vec) != 0)
+            break;
+        for (size_t i = 0; i < pages; i++)
+            resident += (vec[i] & 1) * pg;
+        done += pages * pg;
+    }
+    errno = saved;
+    return resident;
 }
 
 int sl_os_barrier_register(void)
