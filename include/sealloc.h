@@ -111,22 +111,23 @@ typedef struct seal_pool seal_pool;
  * flag), ENOTSUP (as for seal_cache_create()), ENOMEM. */
 SEALLOC_API seal_pool *seal_pool_create(const char *name, unsigned flags);
 
-/* size bytes, zero-filled, aligned to alignof(max_align_t). Errors: EINVAL
- * (size 0), ENOMEM. */
+/* size bytes, zero-filled, aligned to alignof(max_align_t). size 0 gives a
+ * unique allocation of no byte (as glibc's malloc(0)). Errors: ENOMEM. */
 SEALLOC_API void *seal_pool_alloc(seal_pool *p, size_t size) SEALLOC_MALLOC;
 
 /* As seal_pool_alloc(), aligned to align (a power of two up to the page
- * size). Errors: EINVAL (size 0; align 0, not a power of two or above the
- * page size), ENOMEM. */
+ * size). Errors: EINVAL (align 0, not a power of two or above the page
+ * size), ENOMEM. */
 SEALLOC_API void *seal_pool_aligned_alloc(seal_pool *p, size_t align,
                                           size_t size) SEALLOC_MALLOC;
 
 /* A copy of s in p. Errors: EINVAL (s NULL), ENOMEM. */
 SEALLOC_API char *seal_pool_strdup(seal_pool *p, const char *s) SEALLOC_MALLOC;
 
-/* Resize ptr (NULL: allocate). The result is always writable: a sealed
- * allocation is copied and the old one freed (never written). size 0 frees
- * ptr and returns NULL. Errors: ENOMEM (ptr untouched). Aborts as
+/* Resize ptr (NULL: allocate, as seal_pool_alloc(), size 0 included). The
+ * result is always writable: a sealed allocation is copied and the old one
+ * freed (never written). size 0 with a non-null ptr frees ptr and returns
+ * NULL without an error. Errors: ENOMEM (ptr untouched). Aborts as
  * seal_pool_free() for a bad ptr. */
 SEALLOC_API void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size);
 
@@ -148,6 +149,51 @@ SEALLOC_API int seal_pool_owns(const seal_pool *p, const void *ptr);
 /* Provenance check [seal_cache_require(3)]: returns only if ptr is the
  * start of a live, sealed allocation of p; aborts otherwise. Lock-free. */
 SEALLOC_API void seal_pool_require(const seal_pool *p, const void *ptr);
+
+/* ---------------------------------------------------------------------
+ * Which owner holds a pointer; hooks without a context  [seal_scope_push(3)]
+ * ------------------------------------------------------------------- */
+
+/* The live cache (pool) of which p is the start of a live object
+ * (allocation), or NULL: for any other pointer, freed memory, and memory
+ * of destroyed owners. Lock-free and async-signal-safe; no errors. */
+SEALLOC_API seal_cache *seal_cache_of(const void *p);
+SEALLOC_API seal_pool *seal_pool_of(const void *p);
+
+/* Allocation hooks for libraries whose malloc/free replacement is
+ * process-global and takes no context pointer (cJSON, jansson, expat,
+ * libxml2). Each thread has a stack of current pools:
+ *
+ *     seal_scope_push(pool);        // this thread now allocates from pool
+ *     doc = cJSON_Parse(text);      // with cJSON_InitHooks on seal_scope_*
+ *     seal_scope_pop();
+ *     seal_pool_seal(pool);
+ *
+ * seal_scope_malloc/strdup allocate from the innermost pool, or from libc
+ * outside any scope (or in a scope pushed with NULL). seal_scope_free and
+ * seal_scope_realloc find the pool by the pointer (seal_pool_of()), so a
+ * library may free later, outside any scope or in another thread; libc
+ * gets only memory sealloc does not manage, and a pointer into sealloc's
+ * memory that is not a live pool allocation aborts. */
+#define SEAL_SCOPE_DEPTH 16
+
+/* Push pool (NULL: libc) on this thread's stack. 0, or -1 with EOVERFLOW
+ * when SEAL_SCOPE_DEPTH scopes are open. Aborts if pool is not a live
+ * pool. */
+SEALLOC_API int seal_scope_push(seal_pool *pool);
+
+/* Pop the innermost scope; aborts if there is none. */
+SEALLOC_API void seal_scope_pop(void);
+
+/* This thread's innermost pool; NULL outside a scope. */
+SEALLOC_API seal_pool *seal_scope_current(void);
+
+/* malloc, realloc, free and strdup as described above. Errors: those of
+ * the pool calls, or libc's. strdup(NULL): EINVAL. */
+SEALLOC_API void *seal_scope_malloc(size_t size);
+SEALLOC_API void *seal_scope_realloc(void *ptr, size_t size);
+SEALLOC_API void seal_scope_free(void *ptr);
+SEALLOC_API char *seal_scope_strdup(const char *s);
 
 /* ---------------------------------------------------------------------
  * Write-rare: checked updates of sealed objects  [seal_write(3)]
