@@ -252,8 +252,8 @@ template <class F, class V> inline int sealloc_assign_(F &field, const V &value)
 SEALLOC_API int seal_is_sealed(const void *addr);
 
 /* Install a SIGSEGV handler that, for a write to sealed memory, prints one
- * line naming the cache or pool, the object index (or allocation offset)
- * and the offset inside the object, then lets the process die of SIGSEGV.
+ * line naming the cache or pool, the object index (pool: the allocation's
+ * start address and size) and the offset inside the object, then lets the process die of SIGSEGV.
  * Other faults go to the previously installed handler. Idempotent.
  * Errors: ENOMEM (no memory for the alternate signal stack), or the errno
  * of sigaltstack/sigaction. */
