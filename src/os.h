@@ -25,8 +25,18 @@
 size_t sl_os_page_size(void);
 
 /* Reserve size bytes of address space, PROT_NONE (no memory is committed).
- * fd >= 0 maps the memfd fd, shared, from offset 0. */
+ * fd >= 0 maps the memfd fd, shared, from offset 0. An anonymous
+ * reservation is named "sealloc:meta" (see sl_os_name()). */
 void *sl_os_reserve(size_t size, int fd);
+
+/* Advisory: name the anonymous mapping [addr, addr+size) "sealloc:<name>"
+ * for /proc/PID/maps, smaps and pmap (PR_SET_VMA_ANON_NAME, Linux 5.17+
+ * with CONFIG_ANON_VMA_NAME); characters the kernel refuses become '_'.
+ * Errors are ignored (where the kernel refuses, or for a memfd mapping,
+ * which shows its file's name): not part of failure injection. The name
+ * is lost where a fixed mapping replaces part of the range
+ * (sl_os_discard): name it again there. */
+void sl_os_name(void *addr, size_t size, const char *name);
 
 /* Make [addr, addr+size) readable and writable. */
 int sl_os_commit(void *addr, size_t size);
@@ -75,7 +85,8 @@ int sl_os_discard(void *addr, size_t size, int fd, off_t off);
 /* Unmap [addr, addr+size); a failure is retried once before -1. */
 int sl_os_release(void *addr, size_t size);
 
-/* A new close-on-exec memfd of size bytes (sparse: no memory committed). */
+/* A new close-on-exec memfd of size bytes (sparse: no memory committed),
+ * named "sealloc:<name>" (its mappings show as /memfd:sealloc:<name>). */
 int sl_os_memfd(const char *name, size_t size);
 
 /* Close fd. */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -70,13 +71,39 @@ size_t sl_os_page_size(void)
     return p;
 }
 
+/* "sealloc:<name>" in out (80 bytes, the kernel's limit with the NUL),
+ * with the characters the kernel refuses in a mapping's name made '_'. */
+static void label(char out[80], const char *name)
+{
+    size_t n = 0;
+    for (const char *s = "sealloc:"; *s; s++)
+        out[n++] = *s;
+    for (; *name && n < 79; name++)
+        out[n++] = *name < ' ' || *name > '~' || strchr("\\`$[]", *name) ? '_' : *name;
+    out[n] = 0;
+}
+
+void sl_os_name(void *addr, size_t size, const char *name)
+{
+    int saved = errno;
+    char buf[80];
+    label(buf, name);
+    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)addr, (unsigned long)size,
+                (unsigned long)buf);
+    errno = saved;
+}
+
 void *sl_os_reserve(size_t size, int fd)
 {
     if (os_fail_now(ENOMEM))
         return NULL;
     int flags = MAP_NORESERVE | (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS);
     void *p = mmap(NULL, size, PROT_NONE, flags, fd, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED)
+        return NULL;
+    if (fd < 0)
+        sl_os_name(p, size, "meta");
+    return p;
 }
 
 int sl_os_commit(void *addr, size_t size)
@@ -183,7 +210,9 @@ int sl_os_memfd(const char *name, size_t size)
 {
     if (os_fail_now(EMFILE))
         return -1;
-    int fd = memfd_create(name, MFD_CLOEXEC);
+    char buf[80];
+    label(buf, name);
+    int fd = memfd_create(buf, MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     if (ftruncate(fd, (off_t)size) != 0) {
