@@ -97,14 +97,18 @@ static void size_zero_is_unique(void)
     CHECK(seal_write(a, "x", 1) == -1 && errno == EINVAL);
     char *grown = seal_pool_realloc(p, b, 20);
     CHECK(grown != NULL && all_zero((unsigned char *)grown, 20) && seal_pool_owns(p, grown));
+    char *same = seal_pool_alloc(p, 0), *in_place = seal_pool_realloc(p, same, 8);
+    CHECK(in_place == same); /* the same class: resized where it is */
+    memset(in_place, 7, 8);
+    CHECK(seal_write(in_place + 7, "x", 1) == 0 && in_place[7] == 'x');
     CHECK(seal_pool_seal(p) == 0);
     seal_pool_require(p, a);
     struct seal_stats st;
-    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 4 && st.sealed == 4);
+    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 5 && st.sealed == 5);
     seal_pool_free(p, a);
     seal_pool_free(p, c);
     seal_pool_free(p, d);
-    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 1);
+    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 2);
     seal_pool_destroy(p);
 }
 
