@@ -8,7 +8,8 @@
  * bytes committed (OPEN and SEALED spans, whole), sealed and pinned
  * (mseal'd spans, which cannot be given back), and resident: the pages of
  * every span that is not FREE that are in RAM, asked of the kernel
- * (mincore), since a span is committed whole but touched page by page.
+ * (mincore, one call per run of adjacent spans), since a span is
+ * committed whole but touched page by page.
  * The printer reads each owner through the public calls, so the table
  * shows exactly what a program gets.
  */
@@ -25,11 +26,32 @@
 _Static_assert(sizeof(struct seal_stats) == 128, "struct seal_stats keeps its size: "
                                                  "new fields take reserved words");
 
+/* The tally, and the run of address-adjacent spans whose residency is
+ * asked for in one call (spans come in address order within an arena). */
+struct tally {
+    struct seal_stats *t;
+    uintptr_t run, run_end;
+};
+
+static void flush_run(struct tally *y)
+{
+    if (y->run_end != y->run)
+        y->t->resident_bytes += sl_os_resident((const void *)y->run, y->run_end - y->run);
+    y->run = y->run_end = 0;
+}
+
 static void count_span(const struct sl_arena *a, uint32_t idx, const struct sl_span *s, void *ctx)
 {
-    struct seal_stats *t = ctx;
+    struct tally *y = ctx;
+    struct seal_stats *t = y->t;
     size_t bytes = (size_t)s->span * a->unit;
     uint32_t live = a->region->slots != 0 ? slab_live_count(a, idx, s) : s->live;
+    uintptr_t start = arena_unit_addr(a, idx);
+    if (start != y->run_end)
+        flush_run(y);
+    if (y->run_end == 0)
+        y->run = start;
+    y->run_end = start + bytes;
     t->spans++;
     t->live += live;
     if (s->state == UNIT_OPEN || s->state == UNIT_SEALED)
@@ -40,7 +62,6 @@ static void count_span(const struct sl_arena *a, uint32_t idx, const struct sl_s
     }
     if (s->msealed)
         t->pinned_bytes += bytes;
-    t->resident_bytes += sl_os_resident((const void *)arena_unit_addr(a, idx), bytes);
 }
 
 static int owner_stats(struct sl_owner *o, struct seal_stats *out)
@@ -54,9 +75,11 @@ static int owner_stats(struct sl_owner *o, struct seal_stats *out)
         .flags = o->flags,
         .object_size = o->magic == OWNER_CACHE ? o->obj_size : 0,
     };
+    struct tally y = {.t = &t};
     owner_lock(o);
     for (unsigned i = 0; i < o->n_regions; i++)
-        region_for_each_span(&o->regions[i], count_span, &t);
+        region_for_each_span(&o->regions[i], count_span, &y);
+    flush_run(&y);
     t.seals = o->st->seals;
     owner_unlock(o);
     *out = t;
