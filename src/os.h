@@ -54,10 +54,12 @@ void sl_os_prefault(void *addr, size_t size);
  * (sl_os_discard) drops the hint there. */
 void sl_os_hint_huge(void *addr, size_t size);
 
-/* Bytes of [addr, addr+size) that are in RAM now (mincore(2)); pages of
- * a memfd mapping count when the file's page is in memory. Advisory, for
- * statistics: 0 for a range the kernel will not report on. Not part of
- * failure injection: it changes no memory. */
+/* Bytes of [addr, addr+size) backed by memory of this process's own now:
+ * pages present and mapped only here (/proc/self/pagemap). Pages that were
+ * only read map the kernel's shared zero page and do not count (mincore(2)
+ * would count them), nor do pages shared with a fork child until one side
+ * writes them. Advisory, for statistics: 0 where /proc is not mounted. Not
+ * part of failure injection: it changes no memory. */
 size_t sl_os_resident(const void *addr, size_t size);
 
 /* Process-wide memory barrier, for lock-free fast paths that order their

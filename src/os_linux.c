@@ -2,11 +2,11 @@
  * os_linux.c - the os.h contract on Linux.
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
- * pwrite, copy_file_range, membarrier and mincore. Capabilities are probed
- * once on a scratch mapping (and sysfs, for transparent huge pages). Every
- * call but the advisory sl_os_prefault(), sl_os_hint_huge(), the
- * statistics' sl_os_resident() and the barriers passes through
- * os_fail_now(), which in test builds lets a test make the Nth call fail
+ * pwrite, copy_file_range, membarrier and /proc/self/pagemap.
+ * Capabilities are probed once on a scratch mapping (and sysfs, for
+ * transparent huge pages). Every call but the advisory sl_os_prefault(),
+ * sl_os_hint_huge(), the statistics' sl_os_resident() and the barriers
+ * passes through os_fail_now(), which in test builds lets a test make the Nth call fail
  * with the errno the real call would give; in release builds it compiles
  * to nothing.
  */
@@ -127,21 +127,27 @@ void sl_os_hint_huge(void *addr, size_t size)
     errno = saved;
 }
 
+#define PM_PRESENT (1ull << 63)
+#define PM_EXCLUSIVE (1ull << 56) /* mapped once: not the zero page, not shared */
+
 size_t sl_os_resident(const void *addr, size_t size)
 {
     int saved = errno;
     size_t pg = sl_os_page_size(), resident = 0;
-    unsigned char vec[4096]; /* one byte per page: 16 MiB a call */
-    for (size_t done = 0; done < size;) {
-        size_t pages = (size - done) / pg;
-        if (pages > sizeof vec)
-            pages = sizeof vec;
-        if (mincore((void *)((uintptr_t)addr + done), pages * pg, vec) != 0)
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint64_t entry[1024]; /* one per page: 4 MiB a read */
+    for (size_t first = (uintptr_t)addr / pg, left = size / pg; fd >= 0 && left > 0;) {
+        size_t n = left < 1024 ? left : 1024;
+        if (pread(fd, entry, n * sizeof *entry, (off_t)(first * sizeof *entry)) !=
+            (ssize_t)(n * sizeof *entry))
             break;
-        for (size_t i = 0; i < pages; i++)
-            resident += (vec[i] & 1) * pg;
-        done += pages * pg;
+        for (size_t i = 0; i < n; i++)
+            resident += (entry[i] & (PM_PRESENT | PM_EXCLUSIVE)) == (PM_PRESENT | PM_EXCLUSIVE) ? pg : 0;
+        first += n;
+        left -= n;
     }
+    if (fd >= 0)
+        close(fd);
     errno = saved;
     return resident;
 }

@@ -7,9 +7,9 @@
  * they describe: live and sealed objects, spans (slabs or page runs),
  * bytes committed (OPEN and SEALED spans, whole), sealed and pinned
  * (mseal'd spans, which cannot be given back), and resident: the pages of
- * every span that is not FREE that are in RAM, asked of the kernel
- * (mincore, one call per run of adjacent spans), since a span is
- * committed whole but touched page by page.
+ * every span that is not FREE that the process's own memory backs, asked
+ * of the kernel (sl_os_resident(), once per run of adjacent spans), since
+ * a span is committed whole but written page by page.
  * The printer reads each owner through the public calls, so the table
  * shows exactly what a program gets.
  */
