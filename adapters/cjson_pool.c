@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cjson_pool.c - cJSON's hooks on sealloc's scope hooks (see cjson_pool.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cjson_pool.h - cJSON documents in a sealable pool.
  *

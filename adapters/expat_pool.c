@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * expat_pool.c - expat's memory suite on the scope hooks, and the tree
  * builder (see expat_pool.h). The start handler copies each element's name

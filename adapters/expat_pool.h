@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * expat_pool.h - an XML document tree in a sealable pool, built by expat.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jansson_pool.c - jansson's hooks on sealloc's scope hooks (see
  * jansson_pool.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jansson_pool.h - jansson values in a sealable pool.
  *

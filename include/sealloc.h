@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sealloc.h - post-init read-only protection for dynamically allocated data.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Adapters (adapters/): sealloc pools behind the allocation hooks of PCRE2,
 # cJSON, jansson, expat and Lua, each tested against Debian's package with
 # inputs from iso-codes. `make adapters` installs the packages and runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lookup.c - seal_cache_of(), seal_pool_of(): which owner holds a pointer.
  *

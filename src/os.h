@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os.h - the platform contract: the only layer that makes memory system calls.
  *

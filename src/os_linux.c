@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os_linux.c - the os.h contract on Linux.
  *

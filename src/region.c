@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.c - arenas, units and spans: the states FREE, OPEN, SEALED and
  * PINNED of region.h, and the only place that commits, seals, discards or

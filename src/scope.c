@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scope.c - allocation hooks for libraries whose malloc/free replacement is
  * process-global and gets no context pointer (cJSON_InitHooks, jansson's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats.c - seal_cache_stats(), seal_pool_stats(), seal_stats_print() and
  * SEALLOC_STATS=1 at exit.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cjson.c - a cJSON document parsed into a pool (adapters/cjson_pool.h)
  * and sealed reads, queries and prints exactly as one parsed with libc's

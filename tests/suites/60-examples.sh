@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The examples (examples/) and the demo: each runs to exit status 0 and its
 # output tells the story it claims (seals hold, attacks fault with the
 # fault handler's or the provenance check's line, lookups answer correctly).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Man pages (man/): every page renders with groff warnings fatal; the main
 # pages have the sections the project promises; every public function and
 # SEAL_* macro of include/sealloc.h has a page naming it; the EXAMPLE of

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Debian packaging (debian/): `make deb` builds libsealloc0 and
 # libsealloc-dev in a copy of the tree; lintian reports no error; the
 # packages, unpacked with dpkg -x into a throwaway root, hold what they

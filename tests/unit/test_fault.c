@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fault.c - the SIGSEGV handler: for a store into sealed memory it
  * prints one line naming the cache or pool, the object index (pool: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lookup.c - seal_cache_of(), seal_pool_of() and the scope hooks
  * built on them (seal_scope_*): the owner of exactly the live objects of

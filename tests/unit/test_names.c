@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_names.c - the library's mappings carry names in /proc/self/maps:
  * memfds "sealloc:<owner>" (shown as /memfd:sealloc:<owner>), anonymous

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - the pool API: sizes from 1 byte to 64 MiB, alignment,
  * aligned_alloc up to the page size, strdup, realloc (in place, across

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_registry.c - the address -> arena registry and the diagnostics that
  * read it: seal_is_sealed() is 0 for heap, stack, static, guard, unused

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stats.c - seal_cache_stats() and seal_pool_stats(): every field
  * against what the test did, the struct's growth convention (fixed size,
