@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # sealloc - top-level build.
 #
 #   make                 libsealloc.a and libsealloc.so (+ examples) in build/plain

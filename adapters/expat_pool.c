@@ -1,11 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * expat_pool.c - expat's memory suite on the scope allocator, and the tree
+ * expat_pool.c - expat's memory suite on the scope hooks, and the tree
  * builder (see expat_pool.h). The start handler copies each element's name
  * and attributes into the current scope; the end handler climbs back up.
  */
 #include "expat_pool.h"
 
-#include "scope.h"
 
 #include <expat.h>
 #include <stdio.h>
@@ -16,12 +16,13 @@ struct build {
     struct xml_node *root, *at; /* at: the innermost open element */
 };
 
-static const XML_Memory_Handling_Suite suite = {scope_malloc, scope_realloc, scope_free};
+static const XML_Memory_Handling_Suite suite = {seal_scope_malloc, seal_scope_realloc,
+                                                seal_scope_free};
 
 static char *copy(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *c = scope_malloc(n);
+    char *c = seal_scope_malloc(n);
     return c ? memcpy(c, s, n) : NULL;
 }
 
@@ -31,8 +32,8 @@ static void XMLCALL on_start(void *data, const XML_Char *name, const XML_Char **
     size_t n = 0;
     while (attr[n])
         n++;
-    struct xml_node *e = scope_malloc(sizeof *e);
-    const char **a = scope_malloc((n + 1) * sizeof *a);
+    struct xml_node *e = seal_scope_malloc(sizeof *e);
+    const char **a = seal_scope_malloc((n + 1) * sizeof *a);
     if (!e || !a || !(e->name = copy(name)))
         goto nomem;
     memset(&e->parent, 0, sizeof *e - offsetof(struct xml_node, parent));
@@ -64,7 +65,7 @@ static void XMLCALL on_end(void *data, const XML_Char *name)
 struct xml_node *expat_pool_parse(seal_pool *pool, const char *buf, size_t len)
 {
     struct build b = {0};
-    if (scope_push(pool) != 0)
+    if (seal_scope_push(pool) != 0)
         return NULL;
     b.parser = XML_ParserCreate_MM(NULL, &suite, NULL);
     int ok = 0;
@@ -77,6 +78,6 @@ struct xml_node *expat_pool_parse(seal_pool *pool, const char *buf, size_t len)
                     XML_ErrorString(XML_GetErrorCode(b.parser)));
         XML_ParserFree(b.parser);
     }
-    scope_pop();
+    seal_scope_pop();
     return ok ? b.root : NULL;
 }

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * expat_pool.h - an XML document tree in a sealable pool, built by expat.
  *
  * XML_ParserCreate_MM() takes a memory-handling suite (malloc, realloc,
- * free) without a context pointer, so the suite is the scope allocator
- * (scope.h). expat_pool_parse() pushes the pool, parses with that suite,
- * and builds a small element tree (names and attributes; character data is
- * not kept) from the same pool; the parser is freed before it returns, so
+ * free) without a context pointer, so the suite is sealloc's scope hooks
+ * (seal_scope_push(3)). expat_pool_parse() pushes the pool, parses with
+ * that suite, and builds a small element tree (names and attributes;
+ * character data is not kept) from the same pool; the parser is freed before it returns, so
  * what stays in the pool is the tree, ready for seal_pool_seal().
  */
 #ifndef SEALLOC_ADAPTERS_EXPAT_POOL_H

@@ -1,11 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * jansson_pool.h - jansson values in a sealable pool.
  *
  * json_set_alloc_funcs() is process-global and its hooks get no context, so
- * the hooks are the scope allocator (scope.h): inside scope_push(pool)
- * jansson allocates from pool, elsewhere from libc. A document loaded in a
- * scope can be sealed, then read, queried (json_object_get and friends
- * return borrowed references) and dumped.
+ * the hooks are sealloc's scope hooks (seal_scope_push(3)): inside
+ * seal_scope_push(pool) jansson allocates from pool, elsewhere from libc.
+ * A document loaded in a scope can be sealed, then read, queried
+ * (json_object_get and friends return borrowed references) and dumped.
  *
  * Caveat: jansson keeps a reference count inside every value. json_incref
  * and json_decref write it, so on a sealed value they fault; take borrowed
@@ -17,7 +18,7 @@
 #include <jansson.h>
 #include <sealloc.h>
 
-/* Route jansson's allocations through the scope allocator; call once,
+/* Route jansson's allocations through the scope hooks; call once,
  * before any other jansson call. */
 void jansson_pool_install(void);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_pool.c - lua_Alloc on a pool (see lua_pool.h). Lua's contract: nsize
  * 0 frees and returns NULL; otherwise behave as realloc (ptr NULL

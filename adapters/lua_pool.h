@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lua_pool.h - a Lua state whose every allocation comes from a pool, and
  * why such a pool cannot be sealed while the state lives.

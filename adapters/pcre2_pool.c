@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcre2_pool.c - the PCRE2 memory functions on a pool (see pcre2_pool.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pcre2_pool.h - PCRE2 compiled patterns in a sealable pool.
  *

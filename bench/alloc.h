@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.h - the allocator under test, as bench/driver.c sees it.
  *

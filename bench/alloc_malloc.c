@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc_malloc.c - a malloc peer. The same object is linked once per peer
  * (glibc alone, or with -lmimalloc, -ljemalloc, -ltcmalloc_minimal ahead of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc_raw.c - the floor of build-then-seal: no allocator at all.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc_sealloc.c - sealloc: one cache per set of objects; protection is
  * one seal of the whole cache.

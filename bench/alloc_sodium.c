@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc_sodium.c - libsodium's guarded heap, the only user-space peer that
  * protects heap data: sodium_malloc() gives each allocation its own pages

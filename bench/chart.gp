@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # chart.gp - bench/results.png: churn (ns per alloc+free, every allocator)
 # and seal (sealloc against one raw mprotect over the same bytes).
 # Called by bench/run.sh with churn, seal (data files) and out (the PNG).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * driver.c - the allocator workloads, run against whichever allocator
  * alloc.h is linked to (one process per allocator):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reads.c - reading sealed objects against the same objects in malloc
  * memory (glibc, in this process):

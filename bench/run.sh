@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh BINDIR [--quick] - run every benchmark of bench/ and report.
 #
 # Each configuration runs RUNS times in fresh processes, allocators

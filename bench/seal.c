@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seal.c - the seal alone against the page-table change it makes:
  *

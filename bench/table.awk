@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # table.awk - the Markdown table of bench/run.sh from the medians.
 #
 # Input: the medians file ("key value" per line), then the rows file (one

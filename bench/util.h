@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.h - what every bench program shares: a clock, medians, a PRNG, the
  * result protocol and readers of /proc/self (RSS, mappings, committed bytes)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wr.c - write-rare latency against the raw system calls it is built on:
  *

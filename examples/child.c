@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * child.c - see child.h. The child's stderr goes into a pipe the parent
  * drains before waiting, so a chatty child can never block.

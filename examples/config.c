@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * config.c - sealed configuration: parse a "key = value" file into a pool,
  * seal it, serve lookups.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo.c - `make demo`: sealloc's whole idea in one run.
  *

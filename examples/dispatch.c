@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dispatch.c - a sealed dispatch table: function pointers in a permanent
  * cache, protected against the classic overwrite.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * provenance.c - seal_cache_require() in front of every use of a sealed
  * object.

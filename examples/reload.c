@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reload.c - policy reload: build a new policy in a new write-rare pool,
  * seal it, publish it into a sealed root with seal_write_ptr(), and destroy

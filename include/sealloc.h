@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sealloc.h - post-init read-only protection for dynamically allocated data.
  *
@@ -22,6 +23,7 @@
 #define SEALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -110,22 +112,23 @@ typedef struct seal_pool seal_pool;
  * flag), ENOTSUP (as for seal_cache_create()), ENOMEM. */
 SEALLOC_API seal_pool *seal_pool_create(const char *name, unsigned flags);
 
-/* size bytes, zero-filled, aligned to alignof(max_align_t). Errors: EINVAL
- * (size 0), ENOMEM. */
+/* size bytes, zero-filled, aligned to alignof(max_align_t). size 0 gives a
+ * unique allocation of no byte (as glibc's malloc(0)). Errors: ENOMEM. */
 SEALLOC_API void *seal_pool_alloc(seal_pool *p, size_t size) SEALLOC_MALLOC;
 
 /* As seal_pool_alloc(), aligned to align (a power of two up to the page
- * size). Errors: EINVAL (size 0; align 0, not a power of two or above the
- * page size), ENOMEM. */
+ * size). Errors: EINVAL (align 0, not a power of two or above the page
+ * size), ENOMEM. */
 SEALLOC_API void *seal_pool_aligned_alloc(seal_pool *p, size_t align,
                                           size_t size) SEALLOC_MALLOC;
 
 /* A copy of s in p. Errors: EINVAL (s NULL), ENOMEM. */
 SEALLOC_API char *seal_pool_strdup(seal_pool *p, const char *s) SEALLOC_MALLOC;
 
-/* Resize ptr (NULL: allocate). The result is always writable: a sealed
- * allocation is copied and the old one freed (never written). size 0 frees
- * ptr and returns NULL. Errors: ENOMEM (ptr untouched). Aborts as
+/* Resize ptr (NULL: allocate, as seal_pool_alloc(), size 0 included). The
+ * result is always writable: a sealed allocation is copied and the old one
+ * freed (never written). size 0 with a non-null ptr frees ptr and returns
+ * NULL without an error. Errors: ENOMEM (ptr untouched). Aborts as
  * seal_pool_free() for a bad ptr. */
 SEALLOC_API void *seal_pool_realloc(seal_pool *p, void *ptr, size_t size);
 
@@ -147,6 +150,51 @@ SEALLOC_API int seal_pool_owns(const seal_pool *p, const void *ptr);
 /* Provenance check [seal_cache_require(3)]: returns only if ptr is the
  * start of a live, sealed allocation of p; aborts otherwise. Lock-free. */
 SEALLOC_API void seal_pool_require(const seal_pool *p, const void *ptr);
+
+/* ---------------------------------------------------------------------
+ * Which owner holds a pointer; hooks without a context  [seal_scope_push(3)]
+ * ------------------------------------------------------------------- */
+
+/* The live cache (pool) of which p is the start of a live object
+ * (allocation), or NULL: for any other pointer, freed memory, and memory
+ * of destroyed owners. Lock-free and async-signal-safe; no errors. */
+SEALLOC_API seal_cache *seal_cache_of(const void *p);
+SEALLOC_API seal_pool *seal_pool_of(const void *p);
+
+/* Allocation hooks for libraries whose malloc/free replacement is
+ * process-global and takes no context pointer (cJSON, jansson, expat,
+ * libxml2). Each thread has a stack of current pools:
+ *
+ *     seal_scope_push(pool);        // this thread now allocates from pool
+ *     doc = cJSON_Parse(text);      // with cJSON_InitHooks on seal_scope_*
+ *     seal_scope_pop();
+ *     seal_pool_seal(pool);
+ *
+ * seal_scope_malloc/strdup allocate from the innermost pool, or from libc
+ * outside any scope (or in a scope pushed with NULL). seal_scope_free and
+ * seal_scope_realloc find the pool by the pointer (seal_pool_of()), so a
+ * library may free later, outside any scope or in another thread; libc
+ * gets only memory sealloc does not manage, and a pointer into sealloc's
+ * memory that is not a live pool allocation aborts. */
+#define SEAL_SCOPE_DEPTH 16
+
+/* Push pool (NULL: libc) on this thread's stack. 0, or -1 with EOVERFLOW
+ * when SEAL_SCOPE_DEPTH scopes are open. Aborts if pool is not a live
+ * pool. */
+SEALLOC_API int seal_scope_push(seal_pool *pool);
+
+/* Pop the innermost scope; aborts if there is none. */
+SEALLOC_API void seal_scope_pop(void);
+
+/* This thread's innermost pool; NULL outside a scope. */
+SEALLOC_API seal_pool *seal_scope_current(void);
+
+/* malloc, realloc, free and strdup as described above. Errors: those of
+ * the pool calls, or libc's. strdup(NULL): EINVAL. */
+SEALLOC_API void *seal_scope_malloc(size_t size);
+SEALLOC_API void *seal_scope_realloc(void *ptr, size_t size);
+SEALLOC_API void seal_scope_free(void *ptr);
+SEALLOC_API char *seal_scope_strdup(const char *s);
 
 /* ---------------------------------------------------------------------
  * Write-rare: checked updates of sealed objects  [seal_write(3)]
@@ -205,17 +253,49 @@ template <class F, class V> inline int sealloc_assign_(F &field, const V &value)
 SEALLOC_API int seal_is_sealed(const void *addr);
 
 /* Install a SIGSEGV handler that, for a write to sealed memory, prints one
- * line naming the cache or pool, the object index (or allocation offset)
- * and the offset inside the object, then lets the process die of SIGSEGV.
+ * line naming the cache or pool, the object index (pool: the allocation's
+ * start address and size) and the offset inside the object, then lets the process die of SIGSEGV.
  * Other faults go to the previously installed handler. Idempotent.
  * Errors: ENOMEM (no memory for the alternate signal stack), or the errno
  * of sigaltstack/sigaction. */
 SEALLOC_API int seal_fault_handler_install(void);
 
-/* Print one row per live cache and pool (name, object size, live objects,
- * sealed objects, slabs or chunks, bytes committed, sealed and pinned,
- * seals) and the write-rare mechanism. SEALLOC_STATS=1 in the environment
- * prints it to stderr at exit. out NULL means stderr. */
+/* Counts of one cache or pool  [seal_cache_stats(3)], derived from the
+ * allocator's records at the time of the call.
+ *
+ * Room to grow: the struct's size is fixed (128 bytes). A later version
+ * puts new fields in `reserved`, which this version sets to zero, and
+ * raises SEAL_STATS_VERSION; the library writes the version it filled in
+ * `version`, so a program reads a newer field only when version says it
+ * was filled. Nothing needs setting before the call. */
+#define SEAL_STATS_VERSION 1
+
+struct seal_stats {
+    uint32_t version;         /* the SEAL_STATS_VERSION the library filled */
+    uint32_t flags;           /* the owner's SEAL_* flags */
+    uint64_t object_size;     /* cache: the object size; pool: 0 */
+    uint64_t live;            /* objects or allocations the program holds */
+    uint64_t sealed;          /* of those, on sealed pages */
+    uint64_t spans;           /* slabs, and page runs of large allocations */
+    uint64_t committed_bytes; /* whole slabs and runs in use (open or sealed) */
+    uint64_t resident_bytes;  /* pages of the owner's spans in RAM now */
+    uint64_t sealed_bytes;    /* committed bytes that are sealed */
+    uint64_t pinned_bytes;    /* mseal'd bytes, never given back */
+    uint64_t seals;           /* seals that succeeded */
+    uint64_t reserved[6];     /* zero; later versions' fields */
+};
+
+/* Fill *out with c's counts. Errors: EINVAL (out NULL). Aborts if c is
+ * not a live cache. */
+SEALLOC_API int seal_cache_stats(seal_cache *c, struct seal_stats *out);
+
+/* As seal_cache_stats(), for a pool. */
+SEALLOC_API int seal_pool_stats(seal_pool *p, struct seal_stats *out);
+
+/* Print one row per live cache and pool (name, object size, and the
+ * figures of seal_cache_stats()) and the write-rare mechanism.
+ * SEALLOC_STATS=1 in the environment prints it to stderr at exit. out NULL
+ * means stderr. */
 SEALLOC_API void seal_stats_print(FILE *out);
 
 /* The name of the write-rare mechanism in use: "pkey", "memfd", "procmem"

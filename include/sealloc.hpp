@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sealloc.hpp - header-only C++17 interface to sealloc (see sealloc(7)).
  *

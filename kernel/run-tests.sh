@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # kernel/run-tests.sh - build and test the slab sealing patch series.
 #
 # Does everything, from scratch or incrementally:

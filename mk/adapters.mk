@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Adapters (adapters/): sealloc pools behind the allocation hooks of PCRE2,
 # cJSON, jansson, expat and Lua, each tested against Debian's package with
 # inputs from iso-codes. `make adapters` installs the packages and runs
@@ -9,7 +10,7 @@ TEST_DEBS    += $(ADAPT_DEBS)
 ADAPT_B      := $(B)/adapters
 ADAPT_NAMES  := pcre2 cjson jansson expat lua
 ADAPT_BIN    := $(ADAPT_NAMES:%=$(ADAPT_B)/test_%)
-ADAPT_OBJ    := $(ADAPT_NAMES:%=$(ADAPT_B)/obj/%_pool.o) $(ADAPT_B)/obj/scope.o
+ADAPT_OBJ    := $(ADAPT_NAMES:%=$(ADAPT_B)/obj/%_pool.o)
 ADAPT_PKG_pcre2   := libpcre2-8
 ADAPT_PKG_cjson   := libcjson
 ADAPT_PKG_jansson := jansson
@@ -28,16 +29,12 @@ adapters:
 
 adapters-programs: $(ADAPT_BIN)
 
-$(ADAPT_B)/obj/scope.o: adapters/scope.c adapters/scope.h include/sealloc.h
-	@mkdir -p $(@D)
-	$(CC) $(ADAPT_CFLAGS) -c $< -o $@
-
 $(ADAPT_B)/obj/%_pool.o: adapters/%_pool.c $(wildcard adapters/*.h) include/sealloc.h
 	@mkdir -p $(@D)
 	$(CC) $(ADAPT_CFLAGS) $(call adapt_pkg,--cflags,$*) -c $< -o $@
 
 $(ADAPT_B)/test_%: adapters/tests/test_%.c adapters/tests/util.h $(ADAPT_B)/obj/%_pool.o \
-                   $(ADAPT_B)/obj/scope.o $(LIB_A) $(wildcard tests/harness/*.h)
+                   $(LIB_A) $(wildcard tests/harness/*.h)
 	$(CC) $(ADAPT_CFLAGS) $(call adapt_pkg,--cflags,$*) -Iadapters/tests $< \
-	    $(ADAPT_B)/obj/$*_pool.o $(ADAPT_B)/obj/scope.o $(LIB_A) \
+	    $(ADAPT_B)/obj/$*_pool.o $(LIB_A) \
 	    $(call adapt_pkg,--libs,$*) -o $@ -pthread

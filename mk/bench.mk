@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Benchmarks (bench/): `make bench` installs the peers from Debian, builds
 # one driver per allocator (each allocator in a process of its own) and the
 # system-call comparisons, then bench/run.sh runs everything several times

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # C++: include/sealloc.hpp (header-only, C++17) is installed next to
 # sealloc.h; tests/cxx/test_*.cpp are built with g++ -std=c++17 -Wall
 # -Wextra -Werror against libsealloc.a and run by tests/suites/71-cxx.sh.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Debian packages (debian/): `make deb` builds libsealloc0 and
 # libsealloc-dev with `dpkg-buildpackage -us -uc -b` in a copy of the tree
 # (the files git knows, tracked or not ignored), so the working tree never

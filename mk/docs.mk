@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Documentation: man pages in man/man3 (one page per group of calls, plus a
 # one-line .so alias for every other public name) and man/man7/sealloc.7.
 # `make install` installs them under $(MANDIR); tests/suites/70-man.sh

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Examples (examples/): `make` builds them, `make demo` runs the demo (the
 # README's first command), tests/suites/60-examples.sh runs every example and
 # checks its output. They need nothing beyond libc and libsealloc.a, so the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Model-based fuzzing (tests/fuzz/): a driver that turns a byte string into
 # sealloc calls on several caches and pools and checks every answer against
 # a reference model.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Kernel part: the SLUB slab sealing patch series (kernel/patches), built and
 # tested under QEMU by kernel/run-tests.sh. See kernel/README.md.
 #

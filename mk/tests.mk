@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests of the user-space library: one program per layer in tests/unit/,
 # linked against a static library built with SEALLOC_TESTING=1 (fault
 # injection compiled in). Suites in tests/suites/ run them plain, under

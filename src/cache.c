@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cache.c - the public cache API: fixed-size objects in one slab region.
  *

@@ -1,11 +1,13 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault.c - attribution of faults in sealed memory.
  *
  * seal_fault_handler_install() puts a SIGSEGV handler on an alternate stack
  * of its own (for the installing thread; other threads use theirs, if
  * any). For a fault inside an arena, the handler writes one line naming the
- * owner, the object index (cache) or allocation offset (pool), the offset
- * inside the object and the address, using only write(2) and lock-free
+ * owner, the object index (cache) or the allocation's start address and
+ * requested size (pool: a pointer the program can match with its own), the
+ * offset inside the object and the address, using only write(2) and lock-free
  * lookups; then it passes the signal on exactly as if it had not been
  * there: to the handler installed before, or, for the default action, by
  * restoring it and returning so the faulting store runs again and kills
@@ -72,9 +74,16 @@ static void describe(struct line *l, uintptr_t addr)
         put(l, " \"");
         put(l, who->name);
         put(l, "\"");
+        if (found && pool) {
+            put(l, " allocation ");
+            put_num(l, obj.start, 16);
+            put(l, " size ");
+            put_num(l, obj.size, 10);
+        } else if (found) {
+            put(l, " object ");
+            put_num(l, obj.index, 10);
+        }
         if (found) {
-            put(l, pool ? " allocation +" : " object ");
-            put_num(l, obj.index, pool ? 16 : 10);
             put(l, " offset ");
             put_num(l, addr - obj.start, 10);
             if (!obj.live)

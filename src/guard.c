@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * guard.c - the per-process secret and sl_mac() (see guard.h).
  *

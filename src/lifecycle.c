@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lifecycle.c - seal, destroy and fork (see lifecycle.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lifecycle.h - the conductor: seal, destroy and fork, each conducted from
  * above over the layers below (magazine, slab, region, registry, meta).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * magazine.c - per-thread magazines of cache slots (see magazine.h).
  *

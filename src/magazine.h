@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * magazine.h - per-thread magazines: the lock-free fast path of caches.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mechanism.c - the choice of the write-rare mechanism (mechanism.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mechanism.h - the write-rare mechanism chosen for this process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * meta.c - the read-only globals block and the metadata writers (meta.h).
  *

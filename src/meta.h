@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * meta.h - state the program cannot write: the library's globals and the
  * read-only pages of its metadata, and the writers that change them.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * object.h - resolve an address to the object or allocation holding it,
  * for every kind of span (slab slots and large pool allocations). Used by

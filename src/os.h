@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os.h - the platform contract: the only layer that makes memory system calls.
  *
@@ -25,8 +26,18 @@
 size_t sl_os_page_size(void);
 
 /* Reserve size bytes of address space, PROT_NONE (no memory is committed).
- * fd >= 0 maps the memfd fd, shared, from offset 0. */
+ * fd >= 0 maps the memfd fd, shared, from offset 0. An anonymous
+ * reservation is named "sealloc:meta" (see sl_os_name()). */
 void *sl_os_reserve(size_t size, int fd);
+
+/* Advisory: name the anonymous mapping [addr, addr+size) "sealloc:<name>"
+ * for /proc/PID/maps, smaps and pmap (PR_SET_VMA_ANON_NAME, Linux 5.17+
+ * with CONFIG_ANON_VMA_NAME); characters the kernel refuses become '_'.
+ * Errors are ignored (where the kernel refuses, or for a memfd mapping,
+ * which shows its file's name): not part of failure injection. The name
+ * is lost where a fixed mapping replaces part of the range
+ * (sl_os_discard): name it again there. */
+void sl_os_name(void *addr, size_t size, const char *name);
 
 /* Make [addr, addr+size) readable and writable. */
 int sl_os_commit(void *addr, size_t size);
@@ -43,6 +54,14 @@ void sl_os_prefault(void *addr, size_t size);
  * sl_os_prefault(). A fixed mapping placed over part of the range later
  * (sl_os_discard) drops the hint there. */
 void sl_os_hint_huge(void *addr, size_t size);
+
+/* Bytes of [addr, addr+size) backed by memory of this process's own now:
+ * pages present and mapped only here (/proc/self/pagemap). Pages that were
+ * only read map the kernel's shared zero page and do not count (mincore(2)
+ * would count them), nor do pages shared with a fork child until one side
+ * writes them. Advisory, for statistics: 0 where /proc is not mounted. Not
+ * part of failure injection: it changes no memory. */
+size_t sl_os_resident(const void *addr, size_t size);
 
 /* Process-wide memory barrier, for lock-free fast paths that order their
  * loads and stores with compiler barriers only: after sl_os_barrier_all()
@@ -74,7 +93,8 @@ int sl_os_discard(void *addr, size_t size, int fd, off_t off);
 /* Unmap [addr, addr+size); a failure is retried once before -1. */
 int sl_os_release(void *addr, size_t size);
 
-/* A new close-on-exec memfd of size bytes (sparse: no memory committed). */
+/* A new close-on-exec memfd of size bytes (sparse: no memory committed),
+ * named "sealloc:<name>" (its mappings show as /memfd:sealloc:<name>). */
 int sl_os_memfd(const char *name, size_t size);
 
 /* Close fd. */

@@ -1,13 +1,15 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * os_linux.c - the os.h contract on Linux.
  *
  * Thin wrappers over mmap/mprotect/mseal/madvise/fallocate/memfd_create,
- * pwrite, copy_file_range and membarrier. Capabilities are probed once on a
- * scratch mapping (and sysfs, for transparent huge pages). Every call but
- * the advisory sl_os_prefault() and sl_os_hint_huge() and the barriers
- * passes through os_fail_now(), which in test builds lets a test
- * make the Nth call fail with the errno the real call would give; in
- * release builds it compiles to nothing.
+ * pwrite, copy_file_range, membarrier and /proc/self/pagemap.
+ * Capabilities are probed once on a scratch mapping (and sysfs, for
+ * transparent huge pages). Every call but the advisory sl_os_prefault(),
+ * sl_os_hint_huge(), the statistics' sl_os_resident() and the barriers
+ * passes through os_fail_now(), which in test builds lets a test make the Nth call fail
+ * with the errno the real call would give; in release builds it compiles
+ * to nothing.
  */
 #include "os.h"
 
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,13 +72,39 @@ size_t sl_os_page_size(void)
     return p;
 }
 
+/* "sealloc:<name>" in out (80 bytes, the kernel's limit with the NUL),
+ * with the characters the kernel refuses in a mapping's name made '_'. */
+static void label(char out[80], const char *name)
+{
+    size_t n = 0;
+    for (const char *s = "sealloc:"; *s; s++)
+        out[n++] = *s;
+    for (; *name && n < 79; name++)
+        out[n++] = *name < ' ' || *name > '~' || strchr("\\`$[]", *name) ? '_' : *name;
+    out[n] = 0;
+}
+
+void sl_os_name(void *addr, size_t size, const char *name)
+{
+    int saved = errno;
+    char buf[80];
+    label(buf, name);
+    (void)prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, (unsigned long)addr, (unsigned long)size,
+                (unsigned long)buf);
+    errno = saved;
+}
+
 void *sl_os_reserve(size_t size, int fd)
 {
     if (os_fail_now(ENOMEM))
         return NULL;
     int flags = MAP_NORESERVE | (fd >= 0 ? MAP_SHARED : MAP_PRIVATE | MAP_ANONYMOUS);
     void *p = mmap(NULL, size, PROT_NONE, flags, fd, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED)
+        return NULL;
+    if (fd < 0)
+        sl_os_name(p, size, "meta");
+    return p;
 }
 
 int sl_os_commit(void *addr, size_t size)
@@ -97,6 +126,31 @@ void sl_os_hint_huge(void *addr, size_t size)
     int saved = errno;
     (void)madvise(addr, size, MADV_HUGEPAGE);
     errno = saved;
+}
+
+#define PM_PRESENT (1ull << 63)
+#define PM_EXCLUSIVE (1ull << 56) /* mapped once: not the zero page, not shared */
+
+size_t sl_os_resident(const void *addr, size_t size)
+{
+    int saved = errno;
+    size_t pg = sl_os_page_size(), resident = 0;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    uint64_t entry[1024]; /* one per page: 4 MiB a read */
+    for (size_t first = (uintptr_t)addr / pg, left = size / pg; fd >= 0 && left > 0;) {
+        size_t n = left < 1024 ? left : 1024;
+        if (pread(fd, entry, n * sizeof *entry, (off_t)(first * sizeof *entry)) !=
+            (ssize_t)(n * sizeof *entry))
+            break;
+        for (size_t i = 0; i < n; i++)
+            resident += (entry[i] & (PM_PRESENT | PM_EXCLUSIVE)) == (PM_PRESENT | PM_EXCLUSIVE) ? pg : 0;
+        first += n;
+        left -= n;
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return resident;
 }
 
 int sl_os_barrier_register(void)
@@ -168,7 +222,9 @@ int sl_os_memfd(const char *name, size_t size)
 {
     if (os_fail_now(EMFILE))
         return -1;
-    int fd = memfd_create(name, MFD_CLOEXEC);
+    char buf[80];
+    label(buf, name);
+    int fd = memfd_create(buf, MFD_CLOEXEC);
     if (fd < 0)
         return -1;
     if (ftruncate(fd, (off_t)size) != 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * owner.c - owner descriptors: creation, validation, the list of live
  * owners and the destroy quarantine (see owner.h).

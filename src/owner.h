@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * owner.h - what caches and pools have in common: the owner descriptor,
  * its lock, and the list of live owners.

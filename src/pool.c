@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c - the public pool API: variable-size allocations.
  *
@@ -91,7 +92,9 @@ static void *pool_alloc_locked(struct sl_owner *o, size_t size, size_t align)
 static void *pool_alloc_checked(seal_pool *p, size_t align, size_t size, const char *call)
 {
     struct sl_owner *o = owner_validate(p, OWNER_POOL, call);
-    if (size == 0 || (align & (align - 1)) != 0 || align == 0 || align > sl_os_page_size()) {
+    /* size 0 is a slot of the smallest class that records 0 bytes asked:
+     * unique, freeable, and refused by write-rare (malloc(0) on glibc). */
+    if ((align & (align - 1)) != 0 || align == 0 || align > sl_os_page_size()) {
         errno = EINVAL;
         return NULL;
     }

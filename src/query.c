@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * query.c - seal_is_sealed(): is this address in sealed memory?
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * region.c - arenas, units and spans: the states FREE, OPEN, SEALED and
  * PINNED of region.h, and the only place that commits, seals, discards or
@@ -96,6 +97,7 @@ static struct sl_arena *arena_new(struct sl_region *r, uint32_t min_units)
     unsigned char *data = sl_os_reserve(map_size, fd);
     if (data == NULL)
         goto fail_fd;
+    sl_os_name(data, map_size, r->who.name);
     uintptr_t base = (uintptr_t)data + pg;
     if (huge != 0) {
         base = round_up(base, huge);
@@ -425,6 +427,7 @@ int region_reclaim(struct sl_arena *a, uint32_t idx, const char *call)
     off_t off = a->fd_off + (off_t)((uintptr_t)addr - a->base);
     if (sl_os_discard(addr, (size_t)n * a->unit, a->fd, off) != 0)
         return -1;
+    sl_os_name(addr, (size_t)n * a->unit, a->region->who.name);
     /* The discard's new mapping lacks the hint: restoring it keeps the
      * arena one mapping (and its units eligible for huge pages again). */
     if (a->huge_units != 0)

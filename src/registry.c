@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry.c - the process-wide address -> arena table (see registry.h).
  *

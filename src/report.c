@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c - fatal reports (see report.h): format one line, write(2) it,
  * abort(). Only stack buffers and write(2), so a report works from any

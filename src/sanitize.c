@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sanitize.c - whether the process runs under Valgrind (sanitize.h).
  *

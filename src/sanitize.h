@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sanitize.h - tell memory and thread checkers what the library does on
  * purpose.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab.c - slot placement in slabs: allocation, free, lookup, and the
  * census a seal takes of an open slab (see slab.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slab.h - fixed-size slots in the spans of one region (a cache, or one
  * size class of a pool).

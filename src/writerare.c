@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * writerare.c - seal_write(), seal_memset(), seal_write_ptr(): checked
  * updates of sealed objects that never make the object's address writable.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_expat.c - an element tree built by expat with the pool memory suite
  * (adapters/expat_pool.h) and sealed equals the tree built with libc's

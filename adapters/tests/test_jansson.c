@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jansson.c - a jansson document loaded into a pool
  * (adapters/jansson_pool.h) and sealed reads, queries and dumps exactly as

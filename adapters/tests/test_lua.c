@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lua.c - a Lua state on a pool (adapters/lua_pool.h) runs a
  * configuration script exactly as a state on libc's malloc; once the pool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pcre2.c - PCRE2 patterns compiled into a pool (adapters/pcre2_pool.h)
  * and sealed match exactly as patterns compiled with libc's malloc (through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util.h - what every adapter test needs on top of tests/harness/check.h:
  * read a Debian-shipped input file, and show that a store into sealed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cxx.cpp - the C++17 interface (include/sealloc.hpp) and the C++
  * branch of SEAL_ASSIGN.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * driver.c - decode a byte string into sealloc calls on up to FZ_OWNERS
  * caches and pools at once and check each answer against the model.

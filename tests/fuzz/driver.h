@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * driver.h - the fuzz driver shared by the libFuzzer target and the plain
  * driver: one byte string in, a sequence of sealloc calls out, each checked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libfuzzer.c - the libFuzzer entry point (make fuzz): each input is one
  * fuzz_one() run; a model disagreement aborts, which libFuzzer reports as

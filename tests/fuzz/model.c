@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.c - the reference model's state changes and expected answers
  * (see model.h). Nothing here calls sealloc except to ask which write-rare

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * model.h - the reference model the fuzzer checks sealloc against.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * plain.c - the fuzz driver without libFuzzer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * verify.c - the checks run after every fuzz step: each live object holds
  * exactly its shadow bytes (sealed or not: nothing else wrote to it), its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * consumer.c - a program outside the tree, built only against what `make
  * install` put under a prefix (found through pkg-config), linked once with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The unit test programs (tests/unit/test_*.c), plain build.
 set -u
 cd "$(dirname "$0")/../.."

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The unit test programs built with AddressSanitizer + UBSan (VARIANT=asan):
 # any ASan, UBSan or LeakSanitizer report ends the program with a non-zero
 # status, which fails the suite. SIGSEGV and SIGABRT are left to the tests

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The model-based fuzzer's plain driver (tests/fuzz/, mk/fuzz.mk): replays
 # the regression inputs strictly and the seed corpus, then runs fixed seeds
 # for a fixed number of random inputs each, so every run checks the same

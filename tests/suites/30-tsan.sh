@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The threaded unit tests built with ThreadSanitizer (VARIANT=tsan): every
 # program whose tests run threads against the library (concurrent alloc,
 # free and seal; magazines across threads, destroy and fork; racing

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A representative subset of the unit programs (plain build) under valgrind
 # memcheck: caches, pools, misuse aborts, write-rare under every mechanism,
 # registry and stats. Any memcheck error (or a definite leak) makes the

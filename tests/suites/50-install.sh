@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # `make install PREFIX=<tmp>`, then tests/install/consumer.c built out of
 # tree against the installed library only, through pkg-config: once with
 # the shared library, once with the static one. Also checks what was

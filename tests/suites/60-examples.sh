@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The examples (examples/) and the demo: each runs to exit status 0 and its
 # output tells the story it claims (seals hold, attacks fault with the
 # fault handler's or the provenance check's line, lookups answer correctly).
@@ -41,7 +42,7 @@ check demo \
     'seal_is_sealed\(rule 0\) = 1, seal_is_sealed\(dispatch\) = 1' \
     'read\(/dev/zero -> rule 0\) = -1 \(Bad address\)' \
     '^pool +policy .* 13 +13 ' \
-    'stderr: sealloc: write to sealed memory: pool "policy" allocation \+0x[0-9a-f]+ offset 0 at' \
+    'stderr: sealloc: write to sealed memory: pool "policy" allocation 0x[0-9a-f]+ size [0-9]+ offset 0 at' \
     'stderr: sealloc: write to sealed memory: cache "dispatch" object 0 offset 8 at' \
     'child: +killed by signal 11' \
     'mallory /etc/shadow +-> deny +\(rule 0\)' \

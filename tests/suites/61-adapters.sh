@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The adapters (adapters/): each test program parses or compiles real input
 # from Debian's iso-codes package through a library's allocation hooks into
 # a pool, seals it, checks the results equal a run on libc's malloc, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Man pages (man/): every page renders with groff warnings fatal; the main
 # pages have the sections the project promises; every public function and
 # SEAL_* macro of include/sealloc.h has a page naming it; the EXAMPLE of
@@ -92,6 +93,8 @@ example seal_cache_create 0
 example seal_pool_create 0
 example seal_write 0
 example seal_stats_print 0
+example seal_cache_stats 0
+example seal_scope_push 0
 example seal_cache_require SIGABRT
 example seal_fault_handler_install SIGSEGV
 grep -q 'write to sealed memory: pool "policy"' "$tmp/run.log" &&

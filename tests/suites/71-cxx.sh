@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # C++: sealloc.h compiles as C++ (its SEAL_ASSIGN included) from C++11 on;
 # sealloc.hpp compiles on its own with strict warnings and `make install`
 # installs it; the C++ test program (tests/cxx/, built by `make

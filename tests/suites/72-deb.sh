@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Debian packaging (debian/): `make deb` builds libsealloc0 and
 # libsealloc-dev in a copy of the tree; lintian reports no error; the
 # packages, unpacked with dpkg -x into a throwaway root, hold what they
 # promise (soname, symbols file listing every public function, headers,
-# static library, pkg-config file, man pages), and C and C++ programs build
+# static library, pkg-config file, man pages, a machine-readable copyright
+# file; every source file carries an SPDX line), and C and C++ programs build
 # against that root through pkg-config, shared and static, and run.
 set -u
 cd "$(dirname "$0")/../.."
@@ -46,6 +48,14 @@ for f in usr/include/sealloc.h usr/include/sealloc.hpp "usr/lib/$ma/libsealloc.a
     "usr/lib/$ma/libsealloc.so" "usr/lib/$ma/pkgconfig/sealloc.pc" usr/share/man/man7/sealloc.7.gz; do
     [ -e "$root/$f" ] && echo "PASS dev file $f" || echo "FAIL dev file $f: missing"
 done
+# The license: the package's copyright file is machine-readable and names
+# MIT (and GPL-2.0-only for the kernel series); every source file of the
+# tree carries its SPDX line (scripts/spdx adds them).
+expect "copyright file: machine-readable, MIT" sh -c "
+    f='$root/usr/share/doc/libsealloc0/copyright'
+    head -1 \"\$f\" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' &&
+    grep -qx 'License: MIT' \"\$f\" && grep -qx 'License: GPL-2.0-only' \"\$f\" && ! grep -qi unstated \"\$f\""
+expect "spdx: every source file names its license" scripts/spdx --check
 expect "man page alias seal_pool_free(3)" \
     sh -c "MANWIDTH=80 man -M '$root/usr/share/man' 3 seal_pool_free | grep -q seal_pool_realloc"
 

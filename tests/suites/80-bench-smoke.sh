@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The benchmarks build and run end to end: bench/run.sh --quick (tiny
 # sizes, one process each) must print a well-formed Markdown table with
 # every row measured. Nothing here looks at a time: benchmarks are never

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 90-kernel.sh - the kernel suite of `make test`: runs kernel/run-tests.sh
 # (patch series applied to linux-source-6.12, KUnit slab_seal and slub_test
 # suites under QEMU, LKDTM WRITE_SEALED oops check, benchmark boot; with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * attacker.h - the data-only attacker of README "Security", as tests play
  * it: it knows every address and can write any byte that /proc/self/maps

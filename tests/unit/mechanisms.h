@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mechanisms.h - run a test program's tests under every write-rare
  * mechanism (include after check.h).

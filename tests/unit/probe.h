@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe.h - what the kernel thinks of an address, for the unit tests.
  *

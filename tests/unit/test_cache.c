@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cache.c - the slab layer through the cache API: allocation, zero
  * fill, alignment, seal semantics (faulting stores, EFAULT from read(2)),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_faultinject.c - every os-layer call of a scripted workload, made to
  * fail in turn (sl_os_inject_failure), must surface as a documented error

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fork.c - the library after fork(2): the child can allocate, seal,
  * free and write-rare; parent and child never see each other's changes to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_hostile.c - the attacks of issue "Sealed means sealed", one tiny
  * function each, played by the data-only attacker of attacker.h: it knows

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_magazine.c - the per-thread fast path of caches (src/magazine.c).
  *

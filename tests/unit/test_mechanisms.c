@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_mechanisms.c - each write-rare mechanism, one per process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_misuse.c - every kind of misuse aborts with one stderr line that
  * starts with "sealloc:" and names the call and the cache or pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_os.c - the os layer (os.h): capability probes agree with the
  * kernel, each primitive leaves the protection it promises, the write-rare

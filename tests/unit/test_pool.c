@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - the pool API: sizes from 1 byte to 64 MiB, alignment,
  * aligned_alloc up to the page size, strdup, realloc (in place, across
@@ -76,8 +77,39 @@ static void aligned_alloc_up_to_page(void)
     CHECK(seal_pool_aligned_alloc(p, 0, 8) == NULL && errno == EINVAL);
     errno = 0;
     CHECK(seal_pool_aligned_alloc(p, page * 2, 8) == NULL && errno == EINVAL);
+    seal_pool_destroy(p);
+}
+
+/* Size 0, as malloc(0) and realloc(NULL, 0) on glibc: a unique allocation
+ * that holds no byte (write-rare refuses it), freeable and resizable. */
+static void size_zero_is_unique(void)
+{
+    seal_pool *p = seal_pool_create("zero", SEAL_WRITE_RARE);
     errno = 0;
-    CHECK(seal_pool_aligned_alloc(p, 16, 0) == NULL && errno == EINVAL);
+    char *a = seal_pool_alloc(p, 0), *b = seal_pool_alloc(p, 0);
+    char *c = seal_pool_realloc(p, NULL, 0);
+    char *d = seal_pool_aligned_alloc(p, 4096, 0);
+    CHECK(errno == 0 && a != NULL && b != NULL && c != NULL && d != NULL);
+    CHECK(a != b && a != c && b != c && ((uintptr_t)d & 4095) == 0);
+    CHECK(seal_pool_owns(p, a) && seal_pool_owns(p, b) && seal_pool_owns(p, c) &&
+          seal_pool_owns(p, d));
+    CHECK(seal_pool_of(a) == p && seal_pool_of(d) == p);
+    errno = 0;
+    CHECK(seal_write(a, "x", 1) == -1 && errno == EINVAL);
+    char *grown = seal_pool_realloc(p, b, 20);
+    CHECK(grown != NULL && all_zero((unsigned char *)grown, 20) && seal_pool_owns(p, grown));
+    char *same = seal_pool_alloc(p, 0), *in_place = seal_pool_realloc(p, same, 8);
+    CHECK(in_place == same); /* the same class: resized where it is */
+    memset(in_place, 7, 8);
+    CHECK(seal_write(in_place + 7, "x", 1) == 0 && in_place[7] == 'x');
+    CHECK(seal_pool_seal(p) == 0);
+    seal_pool_require(p, a);
+    struct seal_stats st;
+    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 5 && st.sealed == 5);
+    seal_pool_free(p, a);
+    seal_pool_free(p, c);
+    seal_pool_free(p, d);
+    CHECK(seal_pool_stats(p, &st) == 0 && st.live == 2);
     seal_pool_destroy(p);
 }
 
@@ -88,8 +120,6 @@ static void bad_arguments(void)
     errno = 0;
     CHECK(seal_pool_create("x", 0x80) == NULL && errno == EINVAL);
     seal_pool *p = seal_pool_create("args", 0);
-    errno = 0;
-    CHECK(seal_pool_alloc(p, 0) == NULL && errno == EINVAL);
     errno = 0;
     CHECK(seal_pool_alloc(p, SIZE_MAX) == NULL && errno == ENOMEM);
     errno = 0;
@@ -311,6 +341,7 @@ int main(void)
 {
     RUN(sizes_one_byte_to_64_mib);
     RUN(aligned_alloc_up_to_page);
+    RUN(size_zero_is_unique);
     RUN(bad_arguments);
     RUN(strdup_copies);
     RUN(realloc_null_zero_and_in_place);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_registry.c - the address -> arena registry and the diagnostics that
  * read it: seal_is_sealed() is 0 for heap, stack, static, guard, unused
@@ -158,7 +159,7 @@ static void lookups_during_changes(void)
 
 struct row {
     char kind[16], name[64], objsize[24];
-    unsigned long long live, sealed, spans, committed, sealed_b, pinned_b, seals;
+    unsigned long long live, sealed, spans, committed, resident, sealed_b, pinned_b, seals;
 };
 
 static bool find_row(const char *table, const char *name, struct row *r)
@@ -166,9 +167,9 @@ static bool find_row(const char *table, const char *name, struct row *r)
     char *copy = strdup(table);
     bool found = false;
     for (char *line = strtok(copy, "\n"); line != NULL && !found; line = strtok(NULL, "\n"))
-        found = sscanf(line, "%15s %63s %23s %llu %llu %llu %llu %llu %llu %llu", r->kind, r->name,
-                       r->objsize, &r->live, &r->sealed, &r->spans, &r->committed, &r->sealed_b,
-                       &r->pinned_b, &r->seals) == 10 &&
+        found = sscanf(line, "%15s %63s %23s %llu %llu %llu %llu %llu %llu %llu %llu", r->kind,
+                       r->name, r->objsize, &r->live, &r->sealed, &r->spans, &r->committed,
+                       &r->resident, &r->sealed_b, &r->pinned_b, &r->seals) == 11 &&
                 strcmp(r->name, name) == 0;
     free(copy);
     return found;

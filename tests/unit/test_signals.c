@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_signals.c - seal_is_sealed() and the fault handler's lookup are
  * async-signal-safe: a timer signal (SIGALRM 20 us after the previous

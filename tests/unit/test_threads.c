@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_threads.c - several threads allocate, write, free and reallocate on
  * one shared cache and one shared pool while another thread seals them over

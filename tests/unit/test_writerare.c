@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_writerare.c - seal_write, seal_memset, seal_write_ptr and SEAL_ASSIGN:
  * success on sealed cache objects and pool allocations, every refusal with

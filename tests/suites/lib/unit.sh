@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # unit.sh - sourced by the suites that run the unit test programs under a
 # checker (ASan, TSan, valgrind). Not a suite itself: run-suites only runs
 # tests/suites/*.sh.
