@@ -55,8 +55,8 @@ void lifecycle_destroy(struct sl_owner *o)
     struct sl_owner *old = owner_retire(o, pinned);
     pthread_mutex_unlock(&st->lock);
     pthread_mutex_destroy(&st->lock);
-    owner_list_unlock();
     owner_release(old);
+    owner_list_unlock();
 }
 
 /* ---- fork ---------------------------------------------------------------- */

@@ -50,6 +50,10 @@ struct sl_globals {
     struct sl_owner *quarantine[SL_QUARANTINE]; /* owner.c: destroyed, still mapped */
     unsigned quarantine_next;
     size_t pinned_after_destroy; /* owner.c: bytes destroyed permanent owners left */
+    void *owner_base;         /* owner.c: the reservation of owner descriptors */
+    size_t owner_used;        /* owner.c: descriptor slots handed out so far */
+    uint32_t owner_free[1024]; /* owner.c: slots given back, to reuse */
+    uint32_t n_owner_free;
     void *mag_base;           /* magazine.c: the reservation of magazine blocks */
     size_t mag_used;          /* magazine.c: blocks of it handed out so far */
 };

@@ -70,31 +70,77 @@ static size_t state_bytes(unsigned n_regions)
                     sl_os_page_size());
 }
 
+/* With the owners-list lock held: a descriptor slot, reserved on first
+ * use; NULL + ENOMEM when every slot is taken. */
+static unsigned char *slot_take(void)
+{
+    const struct sl_globals *g = SL_G;
+    size_t i;
+    if (g->n_owner_free > 0) {
+        i = g->owner_free[g->n_owner_free - 1];
+        meta_globals_begin()->n_owner_free--;
+        meta_globals_end();
+        return (unsigned char *)g->owner_base + i * OWNER_SLOT;
+    }
+    if (g->owner_base == NULL) {
+        void *base = sl_os_reserve((size_t)OWNER_SLOTS * OWNER_SLOT, -1);
+        if (base == NULL)
+            return NULL;
+        meta_globals_begin()->owner_base = base;
+        meta_globals_end();
+    }
+    if ((i = g->owner_used) == OWNER_SLOTS) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    meta_globals_begin()->owner_used = i + 1;
+    meta_globals_end();
+    return (unsigned char *)g->owner_base + i * OWNER_SLOT;
+}
+
+/* With the owners-list lock held: the slot at map gives its memory back
+ * and can be taken again (dropped, if the free list is full). */
+static void slot_give_back(void *map)
+{
+    if (sl_os_discard(map, OWNER_SLOT, -1, 0) != 0)
+        return; /* still mapped: leave it out of the free list */
+    size_t i = (size_t)((unsigned char *)map - (unsigned char *)SL_G->owner_base) / OWNER_SLOT;
+    struct sl_globals *g = meta_globals_begin();
+    if (g->n_owner_free < sizeof g->owner_free / sizeof g->owner_free[0])
+        g->owner_free[g->n_owner_free++] = (uint32_t)i;
+    meta_globals_end();
+}
+
 struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, unsigned n_regions)
 {
-    size_t pg = sl_os_page_size();
     size_t d = desc_bytes(n_regions), s = state_bytes(n_regions);
-    /* [desc: read-only][state][guard]: the read-only descriptor already
-     * stops stray stores on its side, so one guard page ends the mapping. */
-    size_t total = d + s + pg;
-    unsigned char *map = sl_os_reserve(total, -1);
-    if (map == NULL)
+    /* [desc: read-only][state][guard...]: the read-only descriptor already
+     * stops stray stores on its side; the rest of the slot stays reserved. */
+    if (d + s + sl_os_page_size() > OWNER_SLOT) {
+        errno = EINVAL;
         return NULL;
-    struct sl_owner *o = (struct sl_owner *)map;
-    struct sl_owner_state *st = (struct sl_owner_state *)(map + d);
-    if (sl_os_commit(o, d) != 0 || sl_os_commit(st, s) != 0) {
-        int err = errno;
-        sl_os_release(map, total);
+    }
+    pthread_mutex_lock(&owners_lock);
+    unsigned char *map = slot_take();
+    int err = errno;
+    if (map != NULL && (sl_os_commit(map, d) != 0 || sl_os_commit(map + d, s) != 0)) {
+        err = errno;
+        slot_give_back(map);
+        map = NULL;
+    }
+    pthread_mutex_unlock(&owners_lock);
+    if (map == NULL) {
         errno = err;
         return NULL;
     }
+    struct sl_owner *o = (struct sl_owner *)map;
+    struct sl_owner_state *st = (struct sl_owner_state *)(map + d);
     o->magic = magic;
     snprintf(o->name, sizeof o->name, "%s", name);
     o->who = (struct sl_who){owner_kind(o), o->name};
     o->flags = flags;
     o->st = st;
     o->map = map;
-    o->map_size = total;
     o->n_regions = n_regions;
     bool write_rare = flags & SEAL_WRITE_RARE;
     for (unsigned i = 0; i < n_regions; i++) {
@@ -183,7 +229,9 @@ void owner_discard(struct sl_owner *o)
     for (unsigned i = 0; i < o->n_regions; i++)
         region_destroy(&o->regions[i]);
     pthread_mutex_destroy(&o->st->lock);
-    sl_os_release(o->map, o->map_size);
+    pthread_mutex_lock(&owners_lock);
+    slot_give_back(o->map);
+    pthread_mutex_unlock(&owners_lock);
     errno = err;
 }
 
@@ -231,7 +279,7 @@ struct sl_owner *owner_retire(struct sl_owner *o, size_t pinned)
 void owner_release(struct sl_owner *old)
 {
     if (old != NULL)
-        sl_os_release(old->map, old->map_size);
+        slot_give_back(old->map);
 }
 
 bool owner_is_listed(const struct sl_owner *o)

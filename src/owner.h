@@ -39,6 +39,7 @@
 #ifndef SEALLOC_OWNER_H
 #define SEALLOC_OWNER_H
 
+#include "meta.h"
 #include "region.h"
 #include "report.h"
 #include "slab.h"
@@ -52,6 +53,8 @@
 #define OWNER_DEAD 0x6465616464656164ull  /* "deaddead" */
 
 #define SL_NAME_MAX 64
+#define OWNER_SLOT (64u << 10) /* bytes per descriptor slot: a power of two */
+#define OWNER_SLOTS 16384u     /* live and quarantined owners at once */
 
 struct sl_mag;
 
@@ -74,8 +77,7 @@ struct sl_owner {
     size_t obj_size;     /* cache: the size asked for; pool: 0 */
     size_t align;        /* cache: the alignment in use */
     struct sl_owner_state *st;
-    void *map;           /* the whole owner mapping */
-    size_t map_size;
+    void *map;           /* the owner's slot (OWNER_SLOT bytes) */
     unsigned n_regions;
     struct sl_region regions[];
 };
@@ -103,7 +105,9 @@ void owner_invalid(const void *handle, uint64_t magic, const char *call);
 static inline struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call)
 {
     const struct sl_owner *o = handle;
-    if (__builtin_expect(o == NULL || o->magic != magic, 0))
+    uintptr_t off = (uintptr_t)handle - (uintptr_t)SL_G->owner_base;
+    if (__builtin_expect(off >= SL_G->owner_used * OWNER_SLOT || off % OWNER_SLOT != 0 ||
+                             o->magic != magic, 0))
         owner_invalid(handle, magic, call);
     return (struct sl_owner *)(uintptr_t)o;
 }
@@ -122,7 +126,8 @@ void owner_list_unlock(void);
  * none). */
 struct sl_owner *owner_retire(struct sl_owner *o, size_t pinned);
 
-/* Release what owner_retire() returned. */
+/* Release what owner_retire() returned; the caller holds the owners-list
+ * lock. */
 void owner_release(struct sl_owner *old);
 
 /* Whether o is a live owner (in the read-only owners list); the caller

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * corrupt.c - randomized corruption: the data-only attacker of README
  * "Security" as a campaign of single random writes.
@@ -104,7 +105,8 @@ static void owner_targets(struct sl_owner *o, void *ctx)
 {
     (void)ctx;
     size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    add_target((uintptr_t)o->st, (uintptr_t)o->map + o->map_size - pg);
+    size_t st_bytes = sizeof *o->st + o->n_regions * sizeof o->st->cur[0];
+    add_target((uintptr_t)o->st, (uintptr_t)o->st + (st_bytes + pg - 1) / pg * pg);
     for (struct sl_mag *m = o->st->mags; m != NULL; m = m->next)
         add_target((uintptr_t)m, (uintptr_t)(m + 1));
     for (unsigned r = 0; r < o->n_regions; r++)
@@ -119,7 +121,7 @@ static void library_data_targets(void)
     static const char *const files[] = {"cache.c", "fault.c", "guard.c", "lifecycle.c", "magazine.c",
                                         "mechanism.c", "meta.c", "object.c", "os_linux.c", "owner.c",
                                         "pool.c", "query.c", "region.c", "registry.c", "report.c",
-                                        "sanitize.c", "slab.c", "stats.c", "writerare.c"};
+                                        "sanitize.c", "slab.c", "stats.c", "writerare.c", "lookup.c", "scope.c"};
     int fd = open("/proc/self/exe", O_RDONLY);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The layering of src/: every include goes to a lower layer (scripts/check-layers).
 set -u
 cd "$(dirname "$0")/../.."

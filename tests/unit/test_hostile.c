@@ -322,6 +322,30 @@ static void globals_forged(void *arg)
     check_victims_in_fork_child();
 }
 
+/* ---- the program's own handle variable, redirected ----------------------------- */
+
+/* The program keeps its handle in writable memory: the attacker points it
+ * at a forged descriptor (a copy of the real one, magic and all, whose
+ * arena claims a sealed victim), so that an allocation would commit, i.e.
+ * mprotect read-write, the victim's page. */
+static void handle_redirected_to_forged_descriptor(void *arg)
+{
+    (void)arg;
+    seal_cache *c = victim_cache(0);
+    seal_cache_seal(c);
+    static unsigned char fake[3 * 4096] __attribute__((aligned(4096)));
+    static struct sl_arena fake_arena;
+    memcpy(fake, c, sizeof(struct sl_owner) + sizeof(struct sl_region));
+    uint32_t idx;
+    fake_arena = *where(c, 0, victims[0], &idx);
+    fake_arena.base = (uintptr_t)victims[0] & ~(uintptr_t)4095;
+    ((struct sl_owner *)fake)->regions[0].arenas[0] = &fake_arena;
+    seal_cache *handle = (seal_cache *)fake; /* the program's variable, overwritten */
+    for (int i = 0; i < 64; i++)
+        seal_cache_alloc(handle);
+    check_victims();
+}
+
 /* ---- write-rare: a forged size or owner cannot widen where it writes ------------- */
 
 /* Two sealed allocations of a write-rare pool side by side; the first's
@@ -439,6 +463,11 @@ static void fork_children(void)
     CHECK(defended(span_and_hwm_forged_before_fork, NULL));
 }
 
+static void forged_handles(void)
+{
+    CHECK(reported(handle_redirected_to_forged_descriptor, NULL, "is not a cache handle"));
+}
+
 static void library_globals(void)
 {
     for (intptr_t k = 8; k <= 12; k++)
@@ -466,6 +495,7 @@ int main(void)
     RUN(sealed_slab_state);
     RUN(fork_children);
     RUN(library_globals);
+    RUN(forged_handles);
     RUN(write_rare_bounds);
     RUN(open_slab_census);
     return check_exit();

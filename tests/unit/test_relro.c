@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_relro.c - the shared library's GOT is read-only once it is loaded.
  *
