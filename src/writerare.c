@@ -6,8 +6,12 @@
  * Validation comes first and is the same for every call: the destination
  * range must lie inside one live object (cache: its object size) or one
  * live allocation (pool: the size asked for), found through the registry,
- * whose owner has SEAL_WRITE_RARE. Unsealed destinations are written
- * directly. Sealed ones go through the mechanism chosen once per process:
+ * whose owner has SEAL_WRITE_RARE. Everything that resolution reads to
+ * decide is read-only to the program: the registry's tables and root, the
+ * arena descriptor, its span records (state, a large allocation's size, a
+ * sealed slab's live bitmap) and the region's write_rare flag; only a pool
+ * slot's requested size is writable, and it is bounded by the slot's
+ * stride (object_verify()). Unsealed destinations are written directly. Sealed ones go through the mechanism chosen once per process:
  *
  *   pkey     sealed write-rare pages are tagged with one protection key
  *            whose rights are write-disabled in every thread (the key is
