@@ -34,9 +34,9 @@ CORRUPT_RUNS  ?= 20000
 .PHONY: fuzz fuzz-programs fuzz-corrupt
 fuzz-programs: $(FUZZ_PLAIN) $(CORRUPT)
 
-$(CORRUPT): tests/fuzz/corrupt.c tests/unit/attacker.h $(TLIB_A)
+$(CORRUPT): tests/fuzz/corrupt.c tests/fuzz/xorshift.h tests/unit/attacker.h $(TLIB_A)
 	@mkdir -p $(@D)
-	$(CC) $(TEST_CFLAGS) -Itests/unit tests/fuzz/corrupt.c -o $@ $(TLIB_A) -pthread
+	$(CC) $(TEST_CFLAGS) -Itests/unit -Itests/fuzz tests/fuzz/corrupt.c -o $@ $(TLIB_A) -pthread
 
 fuzz-corrupt: $(CORRUPT)
 	for seed in 1 2 3 4; do $(CORRUPT) -s $$seed -n $(CORRUPT_RUNS) || exit 1; done

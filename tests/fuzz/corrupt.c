@@ -33,6 +33,7 @@
 #include "magazine.h"
 #include "region.h"
 #include "sealloc.h"
+#include "xorshift.h"
 
 #include <elf.h>
 #include <fcntl.h>
@@ -76,13 +77,7 @@ static seal_pool *pool;
 
 static uint64_t rng;
 
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return xorshift(&rng); }
 
 static void add_target(uintptr_t lo, uintptr_t hi)
 {
@@ -340,19 +335,6 @@ static void use_the_library(void)
     seal_cache_seal(cache);
     seal_pool_seal(pool);
     seal_cache_destroy(seal_cache_create("corrupt-other", 32, 0, 0));
-}
-
-static bool store_faults(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGSEGV, SIG_DFL);
-        *(volatile unsigned char *)p = 0xee;
-        _exit(0);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
 }
 
 /* The mappings and their permissions, read once for a whole check. */

@@ -13,6 +13,8 @@
  */
 #include "driver.h"
 
+#include "xorshift.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +24,7 @@
 
 static uint64_t rng;
 
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
+static uint64_t next(void) { return xorshift(&rng); }
 
 static const uint8_t *current;
 static size_t current_len;

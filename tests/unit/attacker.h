@@ -8,15 +8,19 @@
  * writable now, and says whether it did; a test then either shows the
  * library stopping the forged state (abort with a "sealloc:" message, a
  * fault on a read-only page) or shows the target was never writable.
- * page_writable() reads the same table for a check after the fact.
+ * page_writable() reads the same table for a check after the fact, and
+ * store_faults() tries a store in a child.
  */
 #ifndef SEALLOC_ATTACKER_H
 #define SEALLOC_ATTACKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* The permissions ("rw-p", ...) of the mapping holding addr, in perms[5];
  * false if addr is not mapped. */
@@ -54,6 +58,20 @@ static inline bool forge(void *p, const void *v, size_t n)
         return false;
     memcpy(p, v, n);
     return true;
+}
+
+/* Whether a store to p dies of SIGSEGV (tried in a forked child). */
+static inline bool store_faults(void *p)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        *(volatile unsigned char *)p = 0xee;
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
 }
 
 #define FORGE(lvalue, value)                                                       \

@@ -50,20 +50,6 @@ static void __attribute__((noreturn)) broken(const char *what)
     _exit(1);
 }
 
-/* Whether a store to p dies of SIGSEGV (tried in a child). */
-static bool store_faults(void *p)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGSEGV, SIG_DFL);
-        *(volatile unsigned char *)p = 0xee;
-        _exit(0);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
-}
-
 /* The promise: every victim is still filled and read-only (a pkey-sealed
  * page is read-write in the page tables: its protection key stops the
  * store, which store_faults() shows). */
