@@ -408,6 +408,103 @@ static void unused_slot_forged_taken_then_alloc(void *arg)
     broken("a refill took a slot the bitmap calls taken");
 }
 
+/* ---- every writable word of the metadata, before a seal ------------------------------ */
+
+/* A cache and a pool with objects (slab slots and a large allocation),
+ * unsealed: every writable word of their metadata is forged in turn, in a
+ * child, then the owners are sealed. A seal that returns 0 must leave
+ * every object allocated before it read-only and unchanged; an abort with
+ * a report, a failed seal, a hang on a forged lock (the alarm) or a crash
+ * inside the library (counted) are the other endings. */
+#define SWEEP_OBJECTS 24
+
+static struct {
+    seal_cache *c;
+    seal_pool *p;
+    unsigned char *obj[SWEEP_OBJECTS];
+    size_t size[SWEEP_OBJECTS];
+} sweep;
+
+struct word {
+    uint64_t *at;
+    uint64_t value;
+};
+
+static void forge_then_seal(void *arg)
+{
+    const struct word *w = arg;
+    alarm(2);
+    if (!FORGE(*w->at, w->value))
+        _exit(0); /* not writable (any more): nothing to forge */
+    if (seal_cache_seal(sweep.c) != 0 || seal_pool_seal(sweep.p) != 0)
+        _exit(0);
+    for (int i = 0; i < SWEEP_OBJECTS; i++) {
+        if (page_writable(sweep.obj[i]) || !store_faults(sweep.obj[i]))
+            broken("a seal that returned 0 left an object writable");
+        for (size_t b = 0; b < sweep.size[i]; b++)
+            if (sweep.obj[i][b] != (unsigned char)(0x40 + i))
+                broken("an object changed");
+    }
+    _exit(0);
+}
+
+/* Forge the words of [lo, hi) one by one with each value; counts endings. */
+static int hangs;
+
+static void sweep_range(void *lo, void *hi, int *crashes, int *reports, int *words)
+{
+    static const uint64_t values[] = {0, 1, UINT64_MAX};
+    for (uint64_t *at = lo; at < (uint64_t *)hi; at++)
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+            struct word w = {at, values[v]};
+            if (*at == values[v])
+                continue;
+            struct death d;
+            run_in_child(forge_then_seal, &w, &d);
+            (*words)++;
+            if (d.signal == SIGABRT && strstr(d.err, "sealloc:") != NULL)
+                (*reports)++;
+            else if (d.signal == SIGSEGV || d.signal == SIGBUS)
+                (*crashes)++;
+            else if (d.signal == SIGALRM)
+                hangs++;
+            else if (d.signal == 0 && d.status != 0)
+                fprintf(stderr, "  word %p = %#llx: %s", (void *)at,
+                        (unsigned long long)values[v], d.err);
+            CHECK(!(d.signal == 0 && d.status != 0));
+        }
+}
+
+static void each_writable_word_before_seal(void)
+{
+    sweep.c = seal_cache_create("sweep", 64, 0, 0);
+    sweep.p = seal_pool_create("sweep", 0);
+    for (int i = 0; i < SWEEP_OBJECTS; i++) {
+        sweep.size[i] = i % 3 == 0 ? 64 : i % 3 == 1 ? 100 : 9000;
+        sweep.obj[i] = i % 3 == 0 ? seal_cache_alloc(sweep.c) : seal_pool_alloc(sweep.p, sweep.size[i]);
+        memset(sweep.obj[i], 0x40 + i, sweep.size[i]);
+    }
+    int crashes = 0, reports = 0, words = 0;
+    const struct sl_owner *owners[2] = {(const void *)sweep.c, (const void *)sweep.p};
+    for (int k = 0; k < 2; k++) {
+        const struct sl_owner *o = owners[k];
+        sweep_range(o->st, (char *)o->st + sizeof *o->st + o->n_regions * sizeof o->st->cur[0],
+                    &crashes, &reports, &words);
+        for (struct sl_mag *m = o->st->mags; m != NULL; m = m->next)
+            sweep_range(m, m + 1, &crashes, &reports, &words);
+        for (unsigned r = 0; r < o->n_regions; r++)
+            for (unsigned ai = 0; ai < o->regions[r].n_arenas; ai++) {
+                const struct sl_arena *a = o->regions[r].arenas[ai];
+                sweep_range(a->partial, a->partial + a->words, &crashes, &reports, &words);
+                sweep_range(a->recs, a->recs + arena_hwm(a) * a->rec_size, &crashes, &reports,
+                            &words);
+            }
+    }
+    printf("sweep: %d forgeries of writable metadata words before a seal: %d reports, "
+           "%d crashes, %d hangs (a forged lock), none left an object writable\n", words, reports,
+           crashes, hangs);
+}
+
 /* ---- the cases ------------------------------------------------------------------ */
 
 /* One attack: it held, or the library stopped it with its own report. */
@@ -484,5 +581,6 @@ int main(void)
     RUN(forged_handles);
     RUN(write_rare_bounds);
     RUN(open_slab_census);
+    RUN(each_writable_word_before_seal);
     return check_exit();
 }
