@@ -35,7 +35,7 @@ int registry_add(uintptr_t base, size_t size, struct sl_arena *arena);
 /* Remove an arena's entry and wait until no reader can still see it. */
 void registry_remove(struct sl_arena *arena);
 
-/* fork(2): hold the registry lock across it (owner.c's atfork handlers).
+/* fork(2): hold the registry lock across it (lifecycle.c's atfork handlers).
  * In the child, the readers that other threads of the parent were in the
  * middle of are gone: registry_child_after_fork() forgets them too, or
  * registry_remove() would wait for them forever. */
