@@ -22,12 +22,15 @@ raw=$work/raw rows=$work/rows info=$work/info
 : >"$raw"; : >"$rows"; : >"$info"
 
 allocs="sealloc glibc mimalloc jemalloc tcmalloc"
+callocs="glibc-calloc mimalloc-calloc jemalloc-calloc tcmalloc-calloc" # churn only
+base=$(cat "$bin/base/revision") # the library before read-only span records (mk/bench.mk)
 if [ $quick = 1 ]; then
     RUNS=1 SIZES="64 4096" LIVES="1Ki 4Ki" OPS=4Ki OPS_BIG=4Ki ROUNDS=2 BUILD_N="1Ki 4Ki" SODIUM_N=64
-    MEM_N=16Ki SODIUM_MEM_N=64 CAP=64Ki SEAL_ROUNDS=2 PAIR_ROUNDS=2 WR_OPS=64 READ_N="1Ki 4Ki"
+    MEM_N=16Ki SODIUM_MEM_N=64 CAP=64Ki SEAL_ROUNDS=2 PAIR_ROUNDS=2 WR_OPS=64 READ_N="1Ki 4Ki" FREE_N=1Ki
 else
     RUNS=5 SIZES="16 64 256 4096" LIVES="1Ki 1Mi" OPS=1Mi OPS_BIG=256Ki ROUNDS=3 BUILD_N="1Ki 16Ki 256Ki 1Mi"
     SODIUM_N=1Ki MEM_N=1Mi SODIUM_MEM_N=8Ki CAP=4Mi SEAL_ROUNDS=9 PAIR_ROUNDS=9 WR_OPS=8Ki READ_N="16Ki 1Mi"
+    FREE_N=16Ki
 fi
 # Live sets are capped at 64 MiB per thread (256 B: 256Ki, 4096 B: 16Ki live
 # instead of 1Mi: page faults are slow here), keeping `make bench` within minutes.
@@ -49,7 +52,7 @@ for s in $SIZES; do for l in $LIVES; do for t in 1 2; do
     live=$(live_for "$s" "$l") ops=$OPS
     [ "$l" = "${LIVES##* }" ] && ops=$OPS_BIG # big live sets: the fill dominates
     echo "churn $s $live ${t}T" >>"$rows"
-    for r in $(seq $RUNS); do for a in $allocs; do
+    for r in $(seq $RUNS); do for a in $allocs $callocs; do
         run bench-alloc-$a churn "$s" "$live" $t $ops $ROUNDS
     done; done
 done; done; done
@@ -71,24 +74,27 @@ run bench-alloc-libsodium maxlive 64 $CAP
 echo "mem rss" >>"$rows" && echo "mem committed" >>"$rows" && echo "mem maps" >>"$rows"
 echo "maxlive" >>"$rows"
 
-say "write-rare, reads"
+say "write-rare, reads, free of a sealed object (today's library and $base's)"
 # The mechanism the library chooses, then procmem forced (its fallback).
 for r in $(seq $RUNS); do
     run bench-wr $WR_OPS $PAIR_ROUNDS
     SEALLOC_WRITE_RARE=procmem run bench-wr $WR_OPS $PAIR_ROUNDS
     for n in $READ_N; do run bench-reads "$n" $PAIR_ROUNDS; done
+    run bench-free sealloc $FREE_N $PAIR_ROUNDS
+    run bench-free-base "$base" $FREE_N $PAIR_ROUNDS
 done >/dev/null
 mech=$(awk '$2 == "wr.mechanism" { print $3; exit }' "$info")
 mechs=$(awk '$2 == "wr.mechanism" { print $3 }' "$info" | sort -u)
 for m in $mechs; do echo "wr $m write" >>"$rows" && echo "wr $m ptr" >>"$rows"; done
 for n in $READ_N; do printf 'read chase %s\nread scan %s\nrequire %s\n' "$n" "$n" "$n" >>"$rows"; done
+echo "free $FREE_N" >>"$rows"
 
 grep '^R ' "$raw" | sort -k2,2 -k3,3g | awk '
     function flush() { if (n) print key, (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) }
     $2 != key { flush(); key = $2; n = 0 }
     { v[++n] = $3 }
     END { flush() }' >"$work/medians"
-table=$(awk -v sodium_n="$SODIUM_N" -v sodium_mem_n="$SODIUM_MEM_N" \
+table=$(awk -v base="$base" -v sodium_n="$SODIUM_N" -v sodium_mem_n="$SODIUM_MEM_N" \
     -v mem_n="$MEM_N" -v plot="$work/plot" -f "$here/table.awk" "$work/medians" "$rows")
 printf '%s\n' "$table"
 if [ $quick = 1 ]; then

@@ -4,12 +4,14 @@
 # Input: the medians file ("key value" per line), then the rows file (one
 # row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
 # "sealp N", "mem rss|committed|maps", "maxlive", "wr MECHANISM write|ptr",
-# "read chase|scan N", "require N"). Variables: sodium_n, sodium_mem_n, mem_n (counts
-# as named in keys), plot (prefix of the data files written for chart.gp).
+# "read chase|scan N", "require N", "free N"). Variables: sodium_n, sodium_mem_n,
+# mem_n (counts as named in keys), base (the git revision bench-free-base was
+# built from), plot (prefix of the data files written for chart.gp).
 # Every ratio is sealloc / reference; a row whose numbers are missing says
 # so instead of guessing.
 BEGIN {
     npeers = split("glibc mimalloc jemalloc tcmalloc", peer, " ")
+    for (i = 1; i <= npeers; i++) cpeer[i] = peer[i] "-calloc" # churn only
     print "| workload | sealloc | reference | ratio | target | met | other peers, notes |"
     print "|---|---|---|---|---|---|---|"
     print "config sealloc glibc mimalloc jemalloc tcmalloc" > (plot ".churn")
@@ -33,20 +35,30 @@ function row(w, s, ref, ratio, target, met, notes) {
 function paired(key, a, b) { return has(key) ? m[key] : a / b }
 function missing(w) { row(w, "—", "—", "—", "—", "not measured", "a bench process failed") }
 
-# Best (lowest) peer for a key prefix; sets best_name, returns the value.
-function best_peer(prefix,    i, v) {
+# Best (lowest) of the allocators in list[1..npeers] (peer or cpeer) for a
+# key prefix; sets best_name, returns the value.
+function best_of(prefix, list,    i, v) {
     best_name = ""
     for (i = 1; i <= npeers; i++)
-        if (has(prefix peer[i]) && (best_name == "" || m[prefix peer[i]] < v))
-            { v = m[prefix peer[i]]; best_name = peer[i] }
+        if (has(prefix list[i]) && (best_name == "" || m[prefix list[i]] < v))
+            { v = m[prefix list[i]]; best_name = list[i] }
     return v
 }
-function others(prefix, skip, scale, unit,    i, s) {
+function best_peer(prefix) { return best_of(prefix, peer) }
+function others_of(prefix, list, skip, scale, unit,    i, s) {
     s = ""
     for (i = 1; i <= npeers; i++)
-        if (peer[i] != skip && has(prefix peer[i]))
-            s = s (s == "" ? "" : ", ") peer[i] " " (unit == "ns" ? ns(m[prefix peer[i]]) : sprintf("%.3g%s", m[prefix peer[i]] / scale, unit))
+        if (list[i] != skip && has(prefix list[i]))
+            s = s (s == "" ? "" : ", ") list[i] " " (unit == "ns" ? ns(m[prefix list[i]]) : sprintf("%.3g%s", m[prefix list[i]] / scale, unit))
     return s
+}
+function others(prefix, skip, scale, unit) { return others_of(prefix, peer, skip, scale, unit) }
+# The churn notes on the calloc peers: zero-filled objects, sealloc's contract.
+function callocs(prefix, s,    b) {
+    b = best_of(prefix, cpeer)
+    if (best_name == "") return ""
+    return "; calloc (zero-filled, as sealloc): " others_of(prefix, cpeer, "", 1, "ns") \
+        "; sealloc " x(s / b) " the best (" best_name ")"
 }
 
 $1 == "churn" {
@@ -55,16 +67,16 @@ $1 == "churn" {
     s = m[p "sealloc"]; b = best_peer(p)
     print $2 "B/" $3 "/" $4, s, m[p "glibc"], m[p "mimalloc"], m[p "jemalloc"], m[p "tcmalloc"] > (plot ".churn")
     if ($4 == "1T") {
-        r = s / m[p "mimalloc"]
-        row(w, ns(s) "/op", best_name " " ns(b), x(s / b), "≤ 1× mimalloc", verdict(r <= 1, x(r) " mimalloc"), others(p, best_name, 1, "ns"))
+        r = s / m[p "mimalloc"]; ref = best_name " " ns(b); notes = others(p, best_name, 1, "ns")
+        row(w, ns(s) "/op", ref, x(s / b), "≤ 1× mimalloc", verdict(r <= 1, x(r) " mimalloc"), notes callocs(p, s))
     } else {
         q = "churn/" $2 "/" $3 "/1T/"
         sc = has(q "sealloc") ? m[q "sealloc"] / s : 0
         scm = 0; scn = "none"
         for (i = 1; i <= npeers; i++)
             if (has(q peer[i]) && has(p peer[i]) && m[q peer[i]] / m[p peer[i]] > scm) { scm = m[q peer[i]] / m[p peer[i]]; scn = peer[i] }
-        row(w, ns(s) "/op", best_name " " ns(b), x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), \
-            "scaling: sealloc " x(sc) ", best peer (" scn ") " x(scm) "; " others(p, best_name, 1, "ns"))
+        ref = best_name " " ns(b); notes = "scaling: sealloc " x(sc) ", best peer (" scn ") " x(scm) "; " others(p, best_name, 1, "ns")
+        row(w, ns(s) "/op", ref, x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), notes callocs(p, s))
     }
     next
 }
@@ -144,5 +156,14 @@ $1 == "read" {
     if (!has(p "sealed") || !has(p "malloc")) { missing(w); next }
     r = paired(p "ratio", m[p "sealed"], m[p "malloc"])
     row(w, ns(m[p "sealed"]) "/node", "glibc malloc " ns(m[p "malloc"]) "/node", x(r), "≤ 1.03×", verdict(r <= 1.03, ""), "sealed vs unprotected, same order")
+    next
+}
+$1 == "free" {
+    p = "free/sealloc/"; o = "free/" base "/"
+    w = "free of a sealed object (" $2 " × 64 B sealed, every 2nd freed)"
+    if (!has(p "sealloc") || !has(p "pwrite-procmem") || !has(o "sealloc")) { missing(w); next }
+    s = m[p "sealloc"]; r = paired(p "ratio", s, m[p "pwrite-procmem"])
+    row(w, ns(s) "/free", "pwrite of 8 B to /proc/self/mem " ns(m[p "pwrite-procmem"]), x(r), "—", "—", \
+        sprintf("before read-only span records (%s, same program): %s/free; now %s that", base, ns(m[o "sealloc"]), x(s / m[o "sealloc"])))
     next
 }

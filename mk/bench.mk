@@ -10,9 +10,11 @@ BENCH_DEBS    := gnuplot-nox libmimalloc-dev libjemalloc-dev libgoogle-perftools
 TEST_DEBS     += $(BENCH_DEBS)
 BENCH_B       := $(B)/bench
 BENCH_MALLOC  := glibc mimalloc jemalloc tcmalloc
-BENCH_TOOLS   := seal wr reads
+BENCH_CALLOC  := $(BENCH_MALLOC:%=%-calloc)
+BENCH_TOOLS   := seal wr reads free
 BENCH_CFLAGS   = $(ALL_CFLAGS) -Ibench
-BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_B)/bench-alloc-sealloc \
+BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_CALLOC:%=$(BENCH_B)/bench-alloc-%) \
+                 $(BENCH_B)/bench-alloc-sealloc $(BENCH_B)/bench-free-base \
                  $(BENCH_B)/bench-alloc-libsodium $(BENCH_B)/bench-alloc-raw \
                  $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
 BENCH_DRIVER  := $(BENCH_B)/obj/driver.o $(BENCH_B)/obj/util.o
@@ -36,6 +38,14 @@ $(BENCH_B)/obj/%.o: bench/%.c $(wildcard bench/*.h) include/sealloc.h
 $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%): $(BENCH_B)/bench-alloc-%: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_malloc.o
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -Wl,--no-as-needed $(PEER_LIBS_$*) -Wl,--as-needed -ldl -pthread
 
+# Each peer's calloc: zero-filled objects, sealloc's contract.
+$(BENCH_B)/obj/alloc_calloc.o: bench/alloc_malloc.c bench/alloc.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_CALLOC=1 -MMD -c $< -o $@
+
+$(BENCH_CALLOC:%=$(BENCH_B)/bench-alloc-%): $(BENCH_B)/bench-alloc-%-calloc: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_calloc.o
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -Wl,--no-as-needed $(PEER_LIBS_$*) -Wl,--as-needed -ldl -pthread
+
 $(BENCH_B)/bench-alloc-sealloc: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sealloc.o $(LIB_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
@@ -49,5 +59,24 @@ $(BENCH_B)/bench-alloc-raw: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_raw.o
 $(BENCH_B)/bench-seal: TOOL_LDFLAGS := -Wl,--wrap=mprotect -Wl,--wrap=syscall
 $(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BENCH_B)/obj/util.o $(LIB_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ $(TOOL_LDFLAGS) -pthread
+
+# The library as it was before span records became read-only (the last
+# commit before), built from this repository's history, never downloaded:
+# bench-free-base is bench/free.c linked against it, so the free of a
+# sealed object is measured before and after in one run. run.sh reads the
+# revision from base/revision.
+BENCH_BASE_REV := a9b5c53
+BENCH_BASE     := $(BENCH_B)/base
+BENCH_BASE_A   := $(BENCH_BASE)/$(B)/lib/libsealloc.a
+
+$(BENCH_BASE_A):
+	rm -rf $(BENCH_BASE) && mkdir -p $(BENCH_BASE)
+	git archive -o $(BENCH_BASE).tar $(BENCH_BASE_REV)
+	tar -xf $(BENCH_BASE).tar -C $(BENCH_BASE) && rm $(BENCH_BASE).tar
+	$(MAKE) --no-print-directory -C $(BENCH_BASE) VARIANT=$(VARIANT) $(B)/lib/libsealloc.a
+	echo $(BENCH_BASE_REV) >$(BENCH_BASE)/revision
+
+$(BENCH_B)/bench-free-base: $(BENCH_B)/obj/free.o $(BENCH_B)/obj/util.o $(BENCH_BASE_A)
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
 -include $(wildcard $(BENCH_B)/obj/*.d)
