@@ -75,8 +75,8 @@ static void *large_alloc(struct sl_owner *o, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    uint32_t idx;
-    struct sl_arena *a = region_take(&o->regions[LARGE], (uint32_t)pages, size, &idx);
+    uint32_t idx, opened;
+    struct sl_arena *a = region_take(&o->regions[LARGE], (uint32_t)pages, size, &idx, &opened);
     return a == NULL ? NULL : (void *)arena_unit_addr(a, idx);
 }
 

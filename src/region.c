@@ -83,7 +83,7 @@ static struct sl_arena *arena_new(struct sl_region *r, uint32_t min_units)
     if (meta == NULL)
         return NULL;
     struct sl_arena *a = (struct sl_arena *)meta;
-    unsigned char *ctl = meta + pg;
+    unsigned char *ctl = meta + pg, *part = ctl + ctl_bytes;
     if (sl_os_commit(meta, pg + ctl_bytes + part_bytes + rec_bytes) != 0)
         goto fail_meta;
 
@@ -116,8 +116,8 @@ static struct sl_arena *arena_new(struct sl_region *r, uint32_t min_units)
         .ctl_bytes = ctl_bytes,
         .spans = ctl + sizeof(struct sl_arena_ctl) + 2 * (size_t)words * 8,
         .span_size = span_size,
-        .partial = (uint64_t *)(ctl + ctl_bytes),
-        .recs = ctl + ctl_bytes + part_bytes,
+        .partial = (uint64_t *)part,
+        .recs = part + part_bytes,
         .rec_size = r->rec_size,
         .fd = fd,
         .fd_off = (off_t)(base - (uintptr_t)data),
@@ -203,7 +203,8 @@ static void write_span(struct sl_arena *a, uint32_t idx, uint32_t n, uint8_t sta
     span_w(a, idx)->state = state;
 }
 
-struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uint32_t *idx_out)
+struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uint32_t *idx_out,
+                             uint32_t *opened)
 {
     for (unsigned ai = 0;; ai++) {
         struct sl_arena *a;
@@ -224,26 +225,34 @@ struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uin
         if (end > from && sl_os_commit((void *)arena_unit_addr(a, from),
                                        (size_t)(end - from) * a->unit) != 0)
             return NULL;
+        /* Slabs committed ahead are opened now, each a span of its own, in
+         * the same change of the control pages: the next takes of this
+         * huge page cost no system call. */
+        uint32_t open_end = bump && r->slots != 0 && n == 1 ? end : idx + n;
         /* Poison left by an earlier use of these addresses (a slab) is stale. */
-        sl_unpoison(arena_unit_addr(a, idx), (size_t)n * a->unit);
+        sl_unpoison(arena_unit_addr(a, idx), (size_t)(open_end - idx) * a->unit);
         if (r->rec_size != 0)
-            memset(arena_unit(a, idx), 0, (size_t)n * a->rec_size);
+            memset(arena_unit(a, idx), 0, (size_t)(open_end - idx) * a->rec_size);
         ctl_open(a);
         write_span(a, idx, n, UNIT_OPEN);
+        for (uint32_t i = idx + n; i < open_end; i++)
+            write_span(a, i, 1, UNIT_OPEN);
         if (r->slots == 0) {
             span_w(a, idx)->live = 1;
             span_w(a, idx)->size = size;
         }
         for (uint32_t i = idx; i < idx + n; i++)
             bit_clear(bitmap_w(a, BM_FREE), i);
-        open_mark(a, idx, true);
+        for (uint32_t i = idx; i < open_end; i += n)
+            open_mark(a, i, true);
         if (bump) {
             /* Lock-free paths read it (arena_span_of()). */
-            __atomic_store_n(&a->ctl->hwm, idx + n, __ATOMIC_RELEASE);
+            __atomic_store_n(&a->ctl->hwm, open_end, __ATOMIC_RELEASE);
             a->ctl->ahead = end > a->ctl->ahead ? end : a->ctl->ahead;
         }
         ctl_close(a);
         *idx_out = idx;
+        *opened = open_end - idx;
         return a;
     }
 }

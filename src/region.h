@@ -218,9 +218,13 @@ static inline void bit_clear(uint64_t *bm, uint32_t i) { bm[i / 64] &= ~(1ull <<
 
 /* Take a span of n units, committed and OPEN, its writable records zeroed;
  * large (slots == 0 regions): live 1 and `size` bytes requested. The head
- * unit's index in *idx_out. NULL + errno (ENOMEM) when no address space or
- * memory is left. */
-struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uint32_t *idx_out);
+ * unit's index in *idx_out. A slab (n == 1) taken where the arena commits
+ * a huge page ahead opens the slabs after it up to that page's end too,
+ * each an OPEN span of its own with a zeroed record: *opened counts the
+ * units opened from *idx_out on (n, or more). NULL + errno (ENOMEM) when
+ * no address space or memory is left. */
+struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uint32_t *idx_out,
+                             uint32_t *opened);
 
 /* Which slots of OPEN slab idx of a are live, for a seal: fills live_bits
  * ((slots + 63) / 64 words) and returns their count, after verifying the writable

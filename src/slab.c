@@ -108,9 +108,9 @@ static void cursor_claim(struct sl_region *r, struct sl_cursor *cur, unsigned ai
     *cur = (struct sl_cursor){ai, idx};
 }
 
-/* Make an OPEN slab with a free slot current: a partial one that no other
- * cursor allocates from, or a new one. */
-static struct sl_unit *slab_adopt(struct sl_region *r, struct sl_cursor *cur, struct sl_arena **out)
+/* An OPEN slab with a free slot that no cursor allocates from: false if
+ * none (the partial bitmap is writable: what it names is checked). */
+static bool find_partial(struct sl_region *r, unsigned *ai_out, uint32_t *idx_out)
 {
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
         struct sl_arena *a = r->arenas[ai];
@@ -122,30 +122,44 @@ static struct sl_unit *slab_adopt(struct sl_region *r, struct sl_cursor *cur, st
                     sl_report(&r->who, "alloc", "corrupted metadata: partial bitmap of arena %u", a->id);
                 if (u->claimed)
                     continue;
-                cursor_claim(r, cur, ai, idx, u);
-                *out = a;
-                return u;
+                *ai_out = ai;
+                *idx_out = idx;
+                return true;
             }
         }
     }
+    return false;
+}
+
+/* Make an OPEN slab with a free slot current: a partial one that no other
+ * cursor allocates from, or a new one (with the slabs the region opened
+ * beside it, which become partial). */
+static struct sl_unit *slab_adopt(struct sl_region *r, struct sl_cursor *cur, struct sl_arena **out)
+{
     bool after_full = cur->unit != UINT32_MAX; /* slab_current: the cursor's slab is full */
+    unsigned ai;
     uint32_t idx;
-    struct sl_arena *a = region_take(r, 1, 0, &idx);
-    if (a == NULL)
-        return NULL;
+    if (!find_partial(r, &ai, &idx)) {
+        uint32_t opened;
+        struct sl_arena *a = region_take(r, 1, 0, &idx, &opened);
+        if (a == NULL)
+            return NULL;
+        for (uint32_t i = idx; i < idx + opened; i++) {
+            sl_poison(arena_unit_addr(a, i), r->unit);
+            bit_set(a->partial, i);
+        }
+        for (ai = 0; r->arenas[ai] != a; ai++)
+            continue;
+    }
+    struct sl_arena *a = r->arenas[ai];
     struct sl_unit *u = arena_unit(a, idx);
-    uintptr_t base = arena_unit_addr(a, idx);
-    /* A region that has just filled a slab is likely to fill this one too:
-     * fault its pages in with one call. After a seal, and for the first
-     * slab, pages stay lazy, so a cache or size class holding a few objects
-     * commits only the pages they touch. */
-    if (after_full && r->unit <= SLAB_TARGET)
-        sl_os_prefault((void *)base, r->unit);
-    sl_poison(base, r->unit);
-    bit_set(a->partial, idx);
-    for (unsigned ai = 0; ai < r->n_arenas; ai++)
-        if (r->arenas[ai] == a)
-            cursor_claim(r, cur, ai, idx, u);
+    /* A region that has just filled a slab is likely to fill a fresh one
+     * too: fault its pages in with one call. After a seal, and for the
+     * first slab, pages stay lazy, so a cache or size class holding a few
+     * objects commits only the pages they touch. */
+    if (after_full && u->bump == 0 && u->live == 0 && r->unit <= SLAB_TARGET)
+        sl_os_prefault((void *)arena_unit_addr(a, idx), r->unit);
+    cursor_claim(r, cur, ai, idx, u);
     *out = a;
     return u;
 }
@@ -429,21 +443,28 @@ uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits
     if (live != u->live)
         sl_report(&r->who, "seal", "corrupted metadata: bitmap of slab %u of arena %u "
                   "disagrees with its count", idx, a->id);
+    if (live == r->slots)
+        return live;
+    /* Every free slot: its state says so (the magazines were drained), and
+     * its bytes are zeros. Pages with no memory behind them read as zeros:
+     * their slots need no reading (which would fault memory in, for memfd
+     * slabs). A full slab costs nothing here. */
     uintptr_t base = arena_unit_addr(a, idx);
-    /* Pages with no memory behind them read as zeros: their free slots
-     * need no reading (which would fault memory in, for memfd slabs). */
     size_t pg = sl_os_page_size(), pages = r->unit / pg;
     unsigned char present[CENSUS_MAX_PAGES];
-    bool known = live < r->slots && pages <= CENSUS_MAX_PAGES &&
-                 sl_os_present((void *)base, r->unit, present) == 0;
-    for (uint32_t i = 0; i < r->slots; i++) {
-        bool taken = bit_get(live_bits, i);
-        uintptr_t p = base + (uintptr_t)i * r->stride;
-        /* The magazines were drained: every slot is live or free. */
-        if (state_get(st, i) != (taken ? SLOT_LIVE : SLOT_FREE) ||
-            (!taken && !slot_free_is_zero(p, r->stride, known ? present : NULL, base, pg)))
-            sl_report(&r->who, "seal", "corrupted metadata: slot %u of slab %u of arena %u", i,
-                      idx, a->id);
+    bool known = pages <= CENSUS_MAX_PAGES && sl_os_present((void *)base, r->unit, present) == 0;
+    for (uint32_t w = 0; w < words; w++) {
+        uint64_t free = ~live_bits[w];
+        if (w == r->slots / 64)
+            free &= (1ull << (r->slots % 64)) - 1;
+        for (; free != 0; free &= free - 1) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(free);
+            uintptr_t p = base + (uintptr_t)i * r->stride;
+            if (state_get(st, i) != SLOT_FREE ||
+                !slot_free_is_zero(p, r->stride, known ? present : NULL, base, pg))
+                sl_report(&r->who, "seal", "corrupted metadata: slot %u of slab %u of arena %u", i,
+                          idx, a->id);
+        }
     }
     return live;
 }

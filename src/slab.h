@@ -13,7 +13,7 @@
  *   cached   taken, state CACHED: free, zero-filled, held in one thread's
  *            magazine (magazine.h) for that thread's next allocation.
  * When a seal covers the slab, slab_census() verifies the record (the
- * bitmap against the count and the slot states, every free slot against
+ * bitmap against the count; every free slot against its state byte and
  * its bytes: a free slot is all zeros) and the seal copies the live set
  * into the slab's read-only span record (region.h). From then on the
  * writable record is dead: a free of a sealed object clears its bit in the
