@@ -312,6 +312,9 @@ else
     result FAIL "LKDTM WRITE_SEALED oopses on the write to the sealed object" "no kernel or initramfs"
 fi
 
+# SELinux's sealed access vector table: kernel/selinux-test.sh
+. "$here/selinux-test.sh"
+
 # 5. lockdep + KASAN
 if [ "$debug" = 1 ]; then
     if kunit_run debug "$build/kunit-debug" "$here/config/kunit.config" "$here/config/debug.config"; then

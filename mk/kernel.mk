@@ -11,6 +11,7 @@ KERNEL_DEBUG ?= 0
 
 TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
+TEST_DEBS += checkpolicy
 
 .PHONY: kernel-test kernel-bench
 kernel-test:
