@@ -37,6 +37,7 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -466,16 +467,32 @@ int main(int argc, char **argv)
             run();
         }
         close(pipefd[1]);
+        /* Read until the run has ended, then end its fork children too (one
+         * stuck in a forged lock would keep the pipe open forever). */
         char err[4096];
         size_t len = 0;
-        ssize_t n;
-        while ((n = read(pipefd[0], err + len, sizeof err - 1 - len)) > 0)
-            len += (size_t)n;
+        int st;
+        bool ended = false;
+        for (;;) {
+            struct pollfd pfd = {pipefd[0], POLLIN, 0};
+            if (poll(&pfd, 1, 50) > 0) {
+                ssize_t n = read(pipefd[0], err + len, sizeof err - 1 - len);
+                if (n > 0) {
+                    len += (size_t)n;
+                    continue;
+                }
+                if (n == 0 && ended)
+                    break;
+            }
+            if (!ended && waitpid(pid, &st, WNOHANG) == pid) {
+                ended = true;
+                kill(-pid, SIGKILL);
+            } else if (ended) {
+                break;
+            }
+        }
         err[len] = 0;
         close(pipefd[0]);
-        int st;
-        waitpid(pid, &st, 0);
-        kill(-pid, SIGKILL);
         if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
             held++;
         } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && strstr(err, "sealloc:") != NULL) {
