@@ -8,13 +8,18 @@
  * whose owner has SEAL_WRITE_RARE. Unsealed destinations are written
  * directly. Sealed ones go through the mechanism chosen once per process:
  *
- *   pkey     sealed write-rare pages are tagged with one protection key
- *            whose rights are write-disabled in every thread (the key is
- *            allocated by a constructor, before the program starts threads,
- *            so all threads inherit that); a write opens write access in
- *            the calling thread's PKRU for the copy only. Other threads,
- *            and signal handlers (which start with default rights), never
- *            see the window. Costs one key of the 15 the CPU has.
+ *   pkey     only with SEALLOC_WRITE_RARE=pkey, on a CPU with protection
+ *            keys: sealed write-rare pages are tagged with one key whose
+ *            rights are write-disabled in every thread (the key is
+ *            allocated by a constructor, so threads created later inherit
+ *            that); a write opens write access in the calling thread's PKRU
+ *            for the copy only, with no system call. Not the default:
+ *            Linux starts signal handlers with its default PKRU, which
+ *            denies reads and writes through every key but 0, and so does
+ *            a thread that did not inherit the library's rights (one that
+ *            existed before the library was dlopen'ed) and a thread that
+ *            left a signal handler with siglongjmp; all of them fault on a
+ *            plain read of sealed write-rare data.
  *   memfd    write-rare owners' pages are shared mappings of a memfd:
  *            bytes go in with pwrite(2) on the memfd (the kernel copies;
  *            no mapping is ever writable), and a pointer store goes through
@@ -49,17 +54,15 @@ static enum wr_mechanism chosen;
 static int sealed_key = -1;
 static const char *const mechanism_names[] = {"none", "pkey", "memfd", "procmem"};
 
+/* memfd by default; pkey only when asked for (see the top comment: under
+ * the kernel's default key rights, which signal handlers and threads that
+ * did not inherit ours start with, pkey-tagged data cannot even be read). */
 static void choose(void)
 {
     const char *want = getenv("SEALLOC_WRITE_RARE");
-    int floor = 0; /* how many of the best mechanisms to skip */
-    if (want != NULL && strcmp(want, "memfd") == 0)
-        floor = 1;
-    else if (want != NULL && strcmp(want, "procmem") == 0)
-        floor = 2;
-    if (floor <= 0 && (sealed_key = sl_os_pkey_alloc()) >= 0)
+    if (want != NULL && strcmp(want, "pkey") == 0 && (sealed_key = sl_os_pkey_alloc()) >= 0)
         chosen = WR_PKEY;
-    else if (floor <= 1 && sl_os_has_memfd())
+    else if ((want == NULL || strcmp(want, "procmem") != 0) && sl_os_has_memfd())
         chosen = WR_MEMFD;
     else if (sl_os_has_procmem())
         chosen = WR_PROCMEM;

@@ -1,13 +1,14 @@
 /*
  * writerare.h - the write-rare mechanism chosen for this process.
  *
- * Chosen once, best first: "pkey" (a protection-key window private to the
- * calling thread), "memfd" (write-rare owners' pages are memfd-backed; bulk
- * writes go through pwrite(2) on the memfd, pointer stores through a
- * short-lived alias mapping), "procmem" (pwrite(2) on /proc/self/mem; no
- * single-copy-atomic pointer store), or "none". SEALLOC_WRITE_RARE=<name>
- * in the environment picks a lower one (tests use it to cover each path);
- * asking for one the system lacks falls back to the best available.
+ * Chosen once per process: "memfd" by default (write-rare owners' pages
+ * are memfd-backed; bulk writes go through pwrite(2) on the memfd, pointer
+ * stores through a short-lived alias mapping), else "procmem" (pwrite(2)
+ * on /proc/self/mem; no single-copy-atomic pointer store), else "none".
+ * SEALLOC_WRITE_RARE=procmem picks procmem; SEALLOC_WRITE_RARE=pkey opts
+ * in to "pkey" (a protection-key window private to the calling thread;
+ * why it is not the default: writerare.c). Asking for one the system lacks
+ * falls back to the default.
  */
 #ifndef SEALLOC_WRITERARE_H
 #define SEALLOC_WRITERARE_H
