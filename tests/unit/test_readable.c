@@ -121,10 +121,14 @@ static void works(void (*fn)(void *))
 static void early_thread_reads_and_writes(void) { works(early_thread_case); }
 static void signal_handler_reads_and_writes(void) { works(signal_handler_case); }
 
-/* 0 where the CPU and kernel have protection keys, else pkey_alloc's errno. */
+/* 0 where the CPU and kernel have protection keys, else pkey_alloc's errno.
+ * The key is allocated access-disabled, as the kernel's default rights have
+ * it: pkey_free() leaves the rights as they are, and the library gets the
+ * same key next, so rights of 0 here would open it to every thread forked
+ * from this one. */
 static int no_pkeys(void)
 {
-    int key = pkey_alloc(0, 0);
+    int key = pkey_alloc(0, PKEY_DISABLE_ACCESS);
     if (key < 0)
         return errno;
     pkey_free(key);
