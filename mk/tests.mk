@@ -22,7 +22,7 @@ $(B)/tobj:
 $(TLIB_A): $(TLIB_OBJ) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(TLIB_A) $(wildcard tests/harness/*.h) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $(TLIB_A) $(wildcard tests/harness/*.h tests/unit/*.h) | $(B)/tests
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(TLIB_A) -pthread
 
 -include $(TLIB_OBJ:.o=.d)
