@@ -299,7 +299,8 @@ SEALLOC_API int seal_pool_stats(seal_pool *p, struct seal_stats *out);
 SEALLOC_API void seal_stats_print(FILE *out);
 
 /* The name of the write-rare mechanism in use: "pkey", "memfd", "procmem"
- * or "none" (a static string; chosen once, at load time). */
+ * or "none" (a static string; chosen once, at load time: memfd unless
+ * SEALLOC_WRITE_RARE=pkey or =procmem asks for another). */
 SEALLOC_API const char *seal_write_rare_mechanism(void);
 
 #ifdef __cplusplus

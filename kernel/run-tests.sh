@@ -82,57 +82,8 @@ if ! "$top/scripts/ensure-deps" "${DEBS[@]}" > "$res/deps.log" 2>&1; then
 fi
 result PASS "install Debian packages"
 
-# 2. Source tree and series
-git_() { git -C "$src" -c user.name="sealloc developers" \
-             -c user.email=dev@sealloc.invalid -c advice.detachedHead=false "$@"; }
-
-unpack() {
-    local tarball=/usr/src/linux-source-6.12.tar.xz
-    [ -f "$tarball" ] || { log "missing $tarball"; return 1; }
-    rm -rf "$src" "$build/linux-source-6.12"
-    tar -C "$build" -xf "$tarball" || return 1
-    mv "$build/linux-source-6.12" "$src" || return 1
-    git_ init -q &&
-    git_ add -f -A . &&
-    git_ commit -q -m "Linux 6.12 (Debian linux-source-6.12)" &&
-    git_ tag pristine
-}
-
-apply_series() {
-    # Commits the series on top of "pristine" without touching the working
-    # tree (a temporary index, git apply --cached, commit-tree), then checks
-    # the result out: git rewrites only the files that differ from what is
-    # there, so an unchanged or partly changed series rebuilds incrementally.
-    local stamp="$build/series.sha256" want have idx head p info msg
-    want=$(cat "$here"/patches/0*.patch | sha256sum | cut -d' ' -f1)
-    have=$(cat "$stamp" 2>/dev/null)
-    if [ "$want" = "$have" ] && [ -z "$(git_ status --porcelain --untracked-files=no)" ]; then
-        log "series unchanged, tree up to date"
-        return 0
-    fi
-    rm -f "$stamp"
-    idx="$build/series.index"
-    info="$build/series.info"
-    msg="$build/series.msg"
-    rm -f "$idx"
-    GIT_INDEX_FILE="$idx" git_ read-tree pristine || return 1
-    head=$(git_ rev-parse pristine) || return 1
-    # The cover letter carries no diff: apply the numbered patches only.
-    for p in "$here"/patches/0[0-9][0-9][1-9]-*.patch; do
-        log "applying $(basename "$p")"
-        GIT_INDEX_FILE="$idx" git_ apply --cached "$p" || return 1
-        git mailinfo "$msg" /dev/null < "$p" > "$info" || return 1
-        head=$( { sed -n 's/^Subject: //p' "$info"; echo; cat "$msg"; } |
-                GIT_INDEX_FILE="$idx" git_ commit-tree \
-                    "$(GIT_INDEX_FILE="$idx" git_ write-tree)" -p "$head") || return 1
-    done
-    rm -f "$idx" "$info" "$msg"
-    # drop local edits (only those files are rewritten), then switch
-    [ -z "$(git_ status --porcelain --untracked-files=no)" ] || git_ reset -q --hard HEAD
-    git_ checkout -q --detach "$head" || return 1
-    echo "$want" > "$stamp"
-}
-
+# 2. Source tree and series (kernel/tree.sh)
+. "$here/tree.sh"
 if [ ! -d "$src/.git" ] || ! git_ rev-parse -q --verify pristine >/dev/null; then
     log "unpacking linux-source-6.12"
     if ! timed unpack unpack > "$res/unpack.log" 2>&1; then
@@ -219,28 +170,9 @@ fi
 
 # 4. Crash-test kernel, initramfs, boots
 crash="$build/crash"
-crash_config() {
-    local frag="$here/config/crash.config" opt
-    if [ ! -f "$crash/.config" ] || [ "$frag" -nt "$crash/.config.frag" ]; then
-        make -C "$src" O="$crash" tinyconfig >/dev/null || return 1
-        "$src/scripts/kconfig/merge_config.sh" -m -O "$crash" \
-            "$crash/.config" "$frag" >/dev/null || return 1
-        make -C "$src" O="$crash" olddefconfig >/dev/null || return 1
-        cp "$frag" "$crash/.config.frag"
-    fi
-    # every requested option must have survived olddefconfig
-    while read -r opt; do
-        case "$opt" in
-        CONFIG_*=y) grep -qx "$opt" "$crash/.config" ||
-                        { log "crash config lacks $opt"; return 1; } ;;
-        "# CONFIG_"*" is not set") grep -q "^${opt#\# }" "$crash/.config" &&
-                        { log "crash config has ${opt#\# }"; return 1; } ;;
-        esac
-    done < "$frag"
-    return 0
-}
 crash_build() {
-    crash_config && make -C "$src" O="$crash" -j"$jobs" bzImage
+    tiny_config "$crash" "$here/config/crash.config" &&
+        make -C "$src" O="$crash" -j"$jobs" bzImage
 }
 log "crash-test kernel: build in $crash"
 if timed crash-build crash_build > "$res/crash-build.log" 2>&1; then

@@ -24,7 +24,12 @@ $(B)/tobj:
 $(TLIB_A): $(TLIB_OBJ) | $(B)/lib
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/tests/%: tests/unit/%.c $(TLIB_A) $(wildcard tests/harness/*.h) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $(TLIB_A) $(wildcard tests/harness/*.h tests/unit/*.h) | $(B)/tests
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(TLIB_A) -pthread
 
 -include $(TLIB_OBJ:.o=.d)
+
+# test_readable dlopen()s the shared library after starting a thread, so it
+# links none of it.
+$(B)/tests/test_readable: tests/unit/test_readable.c $(LIB_SO) $(wildcard tests/harness/*.h) | $(B)/tests
+	$(CC) $(TEST_CFLAGS) $< -o $@ -ldl -pthread

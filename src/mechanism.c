@@ -15,19 +15,18 @@
 static pthread_once_t choose_once = PTHREAD_ONCE_INIT;
 static const char *const mechanism_names[] = {"none", "pkey", "memfd", "procmem"};
 
+/* memfd by default; pkey only when asked for (writerare.c's top comment:
+ * under the kernel's default key rights, which signal handlers and threads
+ * that did not inherit ours start with, pkey-tagged data cannot even be
+ * read). */
 static void choose(void)
 {
     const char *want = getenv("SEALLOC_WRITE_RARE");
-    int floor = 0; /* how many of the best mechanisms to skip */
-    if (want != NULL && strcmp(want, "memfd") == 0)
-        floor = 1;
-    else if (want != NULL && strcmp(want, "procmem") == 0)
-        floor = 2;
     int key = -1;
     enum wr_mechanism chosen;
-    if (floor <= 0 && (key = sl_os_pkey_alloc()) >= 0)
+    if (want != NULL && strcmp(want, "pkey") == 0 && (key = sl_os_pkey_alloc()) >= 0)
         chosen = WR_PKEY;
-    else if (floor <= 1 && sl_os_has_memfd())
+    else if ((want == NULL || strcmp(want, "procmem") != 0) && sl_os_has_memfd())
         chosen = WR_MEMFD;
     else if (sl_os_has_procmem())
         chosen = WR_PROCMEM;

@@ -2,13 +2,14 @@
 /*
  * mechanism.h - the write-rare mechanism chosen for this process.
  *
- * Chosen once, best first: "pkey" (a protection-key window private to the
- * calling thread), "memfd" (write-rare owners' pages are memfd-backed; bulk
- * writes go through pwrite(2) on the memfd, pointer stores through a
- * short-lived alias mapping), "procmem" (pwrite(2) on /proc/self/mem; no
- * single-copy-atomic pointer store), or "none". SEALLOC_WRITE_RARE=<name>
- * in the environment picks a lower one (tests use it to cover each path);
- * asking for one the system lacks falls back to the best available.
+ * Chosen once per process: "memfd" by default (write-rare owners' pages
+ * are memfd-backed; bulk writes go through pwrite(2) on the memfd, pointer
+ * stores through a short-lived alias mapping), else "procmem" (pwrite(2)
+ * on /proc/self/mem; no single-copy-atomic pointer store), else "none".
+ * SEALLOC_WRITE_RARE=procmem picks procmem; SEALLOC_WRITE_RARE=pkey opts
+ * in to "pkey" (a protection-key window private to the calling thread;
+ * why it is not the default: writerare.c). Asking for one the system lacks
+ * falls back to the default.
  *
  * The choice and the protection key are kept in the read-only globals
  * (meta.h): a forged choice cannot send a write through another path.

@@ -11,15 +11,22 @@
  * arena descriptor, its span records (state, a large allocation's size, a
  * sealed slab's live bitmap) and the region's write_rare flag; only a pool
  * slot's requested size is writable, and it is bounded by the slot's
- * stride (object_verify()). Unsealed destinations are written directly. Sealed ones go through the mechanism chosen once per process:
+ * stride (object_verify()). Unsealed destinations are written directly.
+ * Sealed ones go through the mechanism chosen once per process
+ * (mechanism.c):
  *
- *   pkey     sealed write-rare pages are tagged with one protection key
- *            whose rights are write-disabled in every thread (the key is
- *            allocated by a constructor, before the program starts threads,
- *            so all threads inherit that); a write opens write access in
- *            the calling thread's PKRU for the copy only. Other threads,
- *            and signal handlers (which start with default rights), never
- *            see the window. Costs one key of the 15 the CPU has.
+ *   pkey     only with SEALLOC_WRITE_RARE=pkey, on a CPU with protection
+ *            keys: sealed write-rare pages are tagged with one key whose
+ *            rights are write-disabled in every thread (the key is
+ *            allocated by a constructor, so threads created later inherit
+ *            that); a write opens write access in the calling thread's PKRU
+ *            for the copy only, with no system call. Not the default:
+ *            Linux starts signal handlers with its default PKRU, which
+ *            denies reads and writes through every key but 0, and so does
+ *            a thread that did not inherit the library's rights (one that
+ *            existed before the library was dlopen'ed) and a thread that
+ *            left a signal handler with siglongjmp; all of them fault on a
+ *            plain read of sealed write-rare data.
  *   memfd    write-rare owners' pages are shared mappings of a memfd:
  *            bytes go in with pwrite(2) on the memfd (the kernel copies;
  *            no mapping is ever writable), and a pointer store goes through

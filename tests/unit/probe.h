@@ -12,6 +12,13 @@
  * place, a store into read-only memory returns false (through a SIGSEGV
  * handler and siglongjmp) instead of killing the process, so a test can
  * count stores that landed while other threads seal or write-rare.
+ *
+ * Linux runs a signal handler with its default protection-key rights
+ * (PKRU), which deny every key but 0, and siglongjmp() out of the handler
+ * does not restore the thread's own; under the opt-in pkey write-rare
+ * mechanism that thread could then no longer even read sealed write-rare
+ * data (seal_write(3)). probe_store() restores PKRU after the jump, as a
+ * program using that mechanism must.
  */
 #ifndef SEALLOC_PROBE_H
 #define SEALLOC_PROBE_H
@@ -23,6 +30,9 @@
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 static inline int page_read_only(void *p)
 {
@@ -35,6 +45,7 @@ static inline int page_read_only(void *p)
 
 static __thread sigjmp_buf probe_jump;
 static __thread volatile sig_atomic_t probe_armed;
+static __thread unsigned probe_saved_pkru;
 
 static void probe_segv(int sig, siginfo_t *info, void *ctx)
 {
@@ -57,12 +68,39 @@ static inline void probe_catch_segv(struct sigaction *old)
     sigaction(SIGSEGV, &sa, old);
 }
 
+/* PKRU where the CPU and kernel have protection keys (OSPKE), else 0;
+ * probe_pkru_set() is a no-op there. RDPKRU/WRPKRU by opcode. */
+#if defined(__x86_64__)
+static inline bool probe_has_pkru(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 4)) != 0;
+}
+static inline unsigned probe_pkru(void)
+{
+    unsigned eax = 0, edx;
+    if (probe_has_pkru())
+        __asm__ volatile(".byte 0x0f, 0x01, 0xee" : "=a"(eax), "=d"(edx) : "c"(0));
+    return eax;
+}
+static inline void probe_pkru_set(unsigned pkru)
+{
+    if (probe_has_pkru())
+        __asm__ volatile(".byte 0x0f, 0x01, 0xef" : : "a"(pkru), "c"(0), "d"(0) : "memory");
+}
+#else
+static inline unsigned probe_pkru(void) { return 0; }
+static inline void probe_pkru_set(unsigned pkru) { (void)pkru; }
+#endif
+
 /* Store v at p; false if the store faulted (nothing was written). */
 static inline bool probe_store(long *p, long v)
 {
+    probe_saved_pkru = probe_pkru();
     probe_armed = 1;
     if (sigsetjmp(probe_jump, 1) != 0) {
         probe_armed = 0;
+        probe_pkru_set(probe_saved_pkru);
         return false;
     }
     *(volatile long *)p = v;
