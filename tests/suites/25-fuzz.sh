@@ -26,7 +26,14 @@ done
 for seed in 1 2 3 4; do
     "$fuzz" -s "$seed" -n 25 || { echo "FAIL fuzz-seed-$seed: see the fuzz: line above"; rc=1; }
 done
-for seed in 1 2; do
-    "$B/fuzz/corrupt" -s "$seed" -n 60 || rc=1
-done
+# In the protection-key guest (91-pkey-guest, SEALLOC_TEST_CHOICE_ONLY=1)
+# the campaign, which is about writable bytes, not the mechanism, is left
+# to the host: emulation is slow.
+if [ -n "${SEALLOC_TEST_CHOICE_ONLY:-}" ]; then
+    echo "SKIP corrupt: the corruption campaign runs on the host (emulation is slow)"
+else
+    for seed in 1 2; do
+        "$B/fuzz/corrupt" -s "$seed" -n 60 || rc=1
+    done
+fi
 exit $rc
