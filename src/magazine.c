@@ -75,6 +75,21 @@ static bool block_valid(const struct sl_mag_block *b)
            off < SL_G->mag_used * block_stride() && off % block_stride() == 0;
 }
 
+/* m itself if it is NULL or one of the magazines of a block of the
+ * reservation; aborts otherwise (the caches' magazine lists are writable). */
+static struct sl_mag *mag_checked(const struct sl_owner *o, struct sl_mag *m)
+{
+    if (m == NULL)
+        return NULL;
+    size_t stride = block_stride(), off = (size_t)((uintptr_t)m - (uintptr_t)SL_G->mag_base);
+    size_t inner = off % stride;
+    if (SL_G->mag_base == NULL || (uintptr_t)m < (uintptr_t)SL_G->mag_base ||
+        off / stride >= SL_G->mag_used || inner % sizeof *m != 0 ||
+        inner / sizeof *m >= MAG_WAYS)
+        owner_fatal(o, "free", "corrupted metadata: magazine list holds %p", (void *)m);
+    return m;
+}
+
 static void __attribute__((noreturn)) block_forged(const void *b)
 {
     sl_fatal("seal_cache_alloc", "cache", "-", "corrupted metadata: magazine block %p", b);
@@ -156,12 +171,13 @@ static void mag_drain(struct sl_owner *o, struct sl_mag *m)
 static void mag_unbind(struct sl_owner *o, struct sl_mag *m)
 {
     mag_drain(o, m);
-    if (m->prev != NULL)
-        m->prev->next = m->next;
+    struct sl_mag *prev = mag_checked(o, m->prev), *next = mag_checked(o, m->next);
+    if (prev != NULL)
+        prev->next = next;
     else
-        o->st->mags = m->next;
-    if (m->next != NULL)
-        m->next->prev = m->prev;
+        o->st->mags = next;
+    if (next != NULL)
+        next->prev = prev;
     m->next = m->prev = NULL;
     atomic_store_explicit(&m->owner, NULL, memory_order_relaxed);
 }
@@ -389,7 +405,7 @@ void mag_quiesce(struct sl_owner *o, const char *call)
         return;
     __atomic_store_n(&st->mag_epoch, st->mag_epoch + 1, __ATOMIC_SEQ_CST);
     bool others = false;
-    for (struct sl_mag *m = st->mags; m != NULL; m = m->next)
+    for (struct sl_mag *m = mag_checked(o, st->mags); m != NULL; m = mag_checked(o, m->next))
         others |= !mag_is_mine(m);
     /* (This thread is in no fast path.) Without the barrier a fast path
      * could still be about to store into a slab this call changes, and the
@@ -397,7 +413,7 @@ void mag_quiesce(struct sl_owner *o, const char *call)
     if (others && asymmetric && sl_os_barrier_all() != 0)
         owner_fatal(o, call, "membarrier(2) failed (%s): cannot stop other threads' fast paths",
                     strerror(errno));
-    for (struct sl_mag *m = st->mags; m != NULL; m = m->next) {
+    for (struct sl_mag *m = mag_checked(o, st->mags); m != NULL; m = mag_checked(o, m->next)) {
         while (atomic_load_explicit(&m->busy, memory_order_seq_cst))
             sched_yield();
         mag_drain(o, m);
@@ -407,8 +423,8 @@ void mag_quiesce(struct sl_owner *o, const char *call)
 void mag_detach_all(struct sl_owner *o)
 {
     mag_quiesce(o, "destroy");
-    while (o->st->mags != NULL)
-        mag_unbind(o, o->st->mags);
+    for (struct sl_mag *m; (m = mag_checked(o, o->st->mags)) != NULL;)
+        mag_unbind(o, m);
 }
 
 void mag_fork_child(void)

@@ -82,18 +82,19 @@ static unsigned char *slot_take(void)
         meta_globals_end();
         return (unsigned char *)g->owner_base + i * OWNER_SLOT;
     }
+    /* owner_validate() reads both without a lock: atomic stores. */
     if (g->owner_base == NULL) {
         void *base = sl_os_reserve((size_t)OWNER_SLOTS * OWNER_SLOT, -1);
         if (base == NULL)
             return NULL;
-        meta_globals_begin()->owner_base = base;
+        __atomic_store_n(&meta_globals_begin()->owner_base, base, __ATOMIC_RELEASE);
         meta_globals_end();
     }
     if ((i = g->owner_used) == OWNER_SLOTS) {
         errno = ENOMEM;
         return NULL;
     }
-    meta_globals_begin()->owner_used = i + 1;
+    __atomic_store_n(&meta_globals_begin()->owner_used, i + 1, __ATOMIC_RELEASE);
     meta_globals_end();
     return (unsigned char *)g->owner_base + i * OWNER_SLOT;
 }

@@ -105,9 +105,10 @@ void owner_invalid(const void *handle, uint64_t magic, const char *call);
 static inline struct sl_owner *owner_validate(const void *handle, uint64_t magic, const char *call)
 {
     const struct sl_owner *o = handle;
-    uintptr_t off = (uintptr_t)handle - (uintptr_t)SL_G->owner_base;
-    if (__builtin_expect(off >= SL_G->owner_used * OWNER_SLOT || off % OWNER_SLOT != 0 ||
-                             o->magic != magic, 0))
+    uintptr_t off = (uintptr_t)handle -
+                    (uintptr_t)__atomic_load_n(&SL_G->owner_base, __ATOMIC_RELAXED);
+    if (__builtin_expect(off >= __atomic_load_n(&SL_G->owner_used, __ATOMIC_RELAXED) * OWNER_SLOT ||
+                             off % OWNER_SLOT != 0 || o->magic != magic, 0))
         owner_invalid(handle, magic, call);
     return (struct sl_owner *)(uintptr_t)o;
 }
