@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kernel/selinux-test.sh - SELinux's sealed access vector table under QEMU.
 # Sourced by run-tests.sh after the crash-test kernel, whose variables and
 # functions it uses (src, build, here, res, jobs, crash, log, result, timed).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # kernel/tree.sh - sourced by kernel/run-tests.sh and tests/suites/91-pkey-guest.sh:
 # the Linux source tree they build from, and the tinyconfig kernels they boot.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # 91-pkey-guest.sh - the library's tests on a CPU with protection keys.
 #
 # The machines this project builds on have no protection keys; QEMU's plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_readable.c - sealed write-rare data stays readable, and updatable,
  * where the library set up nothing first: in a signal handler (Linux
