@@ -15,6 +15,7 @@
  */
 #include "sealloc.h"
 
+#include "meta.h"
 #include "object.h"
 #include "os.h"
 #include "registry.h"
@@ -25,9 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct sigaction previous;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static bool installed;
 
 struct line {
     char buf[256];
@@ -108,10 +107,13 @@ static void on_segv(int sig, siginfo_t *info, void *ctx)
         (void)w;
     }
     errno = saved;
-    if (previous.sa_flags & SA_SIGINFO) {
-        previous.sa_sigaction(sig, info, ctx);
-    } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-        previous.sa_handler(sig);
+    /* The handler chained to is read-only (meta.h): a forged one would be a
+     * code pointer any data-only write could aim. */
+    const struct sigaction *previous = &SL_G->fault_previous;
+    if (previous->sa_flags & SA_SIGINFO) {
+        previous->sa_sigaction(sig, info, ctx);
+    } else if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
+        previous->sa_handler(sig);
     } else {
         /* Default action: restore it; the store faults again and the
          * kernel kills the process as it would have. */
@@ -123,7 +125,7 @@ int seal_fault_handler_install(void)
 {
     pthread_mutex_lock(&install_lock);
     int rc = 0;
-    if (!installed) {
+    if (!SL_G->fault_installed) {
         size_t size = 64 * 1024;
         void *stack = sl_os_reserve(size, -1);
         if (stack == NULL || sl_os_commit(stack, size) != 0) {
@@ -135,10 +137,15 @@ int seal_fault_handler_install(void)
             sa.sa_sigaction = on_segv;
             sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
             sigemptyset(&sa.sa_mask);
-            if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, &previous) != 0)
+            struct sigaction previous;
+            if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGSEGV, &sa, &previous) != 0) {
                 rc = -1;
-            else
-                installed = true;
+            } else {
+                struct sl_globals *g = meta_globals_begin();
+                g->fault_previous = previous;
+                g->fault_installed = true;
+                meta_globals_end();
+            }
         }
     }
     pthread_mutex_unlock(&install_lock);

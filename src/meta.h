@@ -30,6 +30,8 @@
 #ifndef SEALLOC_META_H
 #define SEALLOC_META_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +56,8 @@ struct sl_globals {
     size_t owner_used;        /* owner.c: descriptor slots handed out so far */
     uint32_t owner_free[1024]; /* owner.c: slots given back, to reuse */
     uint32_t n_owner_free;
+    struct sigaction fault_previous; /* fault.c: the SIGSEGV handler it chains to */
+    bool fault_installed;
     void *mag_base;           /* magazine.c: the reservation of magazine blocks */
     size_t mag_used;          /* magazine.c: blocks of it handed out so far */
 };

@@ -61,16 +61,10 @@ static bool os_fail_now(int err)
 #define os_fail_now(err) false
 #endif
 
-size_t sl_os_page_size(void)
-{
-    static _Atomic size_t page;
-    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
-    if (p == 0) {
-        p = (size_t)sysconf(_SC_PAGESIZE);
-        atomic_store_explicit(&page, p, memory_order_relaxed);
-    }
-    return p;
-}
+/* From the C library, which keeps it read-only after start-up: a copy in
+ * writable memory would let a forged page size widen every mprotect the
+ * library rounds to pages. */
+size_t sl_os_page_size(void) { return (size_t)getpagesize(); }
 
 /* "sealloc:<name>" in out (80 bytes, the kernel's limit with the NUL),
  * with the characters the kernel refuses in a mapping's name made '_'. */

@@ -301,6 +301,10 @@ static void globals_forged(void *arg)
     case 12: /* the count of live owners lowered */
         landed = FORGE(*(size_t *)(uintptr_t)&g->n_owners, (size_t)0);
         break;
+    case 15: /* the handler the fault handler chains to: a code pointer */
+        seal_fault_handler_install();
+        landed = FORGE(*(void (**)(int))(uintptr_t)&g->fault_previous.sa_handler, (void (*)(int))exit);
+        break;
     }
     if (landed || range_writable(&sl_globals_page, sizeof sl_globals_page))
         broken("a global the library acts upon is writable");
@@ -558,6 +562,7 @@ static void library_globals(void)
 {
     for (intptr_t k = 8; k <= 12; k++)
         CHECK(defended(globals_forged, (void *)k));
+    CHECK(defended(globals_forged, (void *)15));
 }
 
 static void write_rare_bounds(void)
