@@ -50,7 +50,8 @@
  *    span record counts for that slab.
  * So the set of spans a seal covers is every OPEN span below the
  * high-water mark, read from the control pages: no writable byte can
- * leave one out.
+ * leave one out, except that an open slab whose every object is all zeros
+ * can be forged to look empty, and then stays open (README "Security").
  *
  * Huge pages: an anonymous arena is aligned to the transparent huge page
  * size and hinted for huge pages (whole reservation, one mapping). Units
