@@ -22,6 +22,7 @@
 #include "meta.h"
 #include "owner.h"
 #include "region.h"
+#include "registry.h"
 #include "sealloc.h"
 #include "slab.h"
 
@@ -553,6 +554,17 @@ static void fork_children(void)
     CHECK(defended(span_and_hwm_forged_before_fork, NULL));
 }
 
+/* The registry's reader count is writable: one raised so that it never
+ * drops (here: a reader that never leaves) must end the next registry
+ * change in a report, not a wait forever. */
+static void reader_count_never_drops(void *arg)
+{
+    (void)arg;
+    registry_enter();
+    seal_cache_alloc(seal_cache_create("after", 64, 0, 0)); /* a new arena: a registry change */
+    broken("a registry change went on with a reader inside");
+}
+
 static void forged_handles(void)
 {
     CHECK(reported(handle_redirected_to_forged_descriptor, NULL, "is not a cache handle"));
@@ -563,6 +575,7 @@ static void library_globals(void)
     for (intptr_t k = 8; k <= 12; k++)
         CHECK(defended(globals_forged, (void *)k));
     CHECK(defended(globals_forged, (void *)15));
+    CHECK(reported(reader_count_never_drops, NULL, "readers that never leave"));
 }
 
 static void write_rare_bounds(void)
