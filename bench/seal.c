@@ -16,7 +16,8 @@
  *
  * On this project's VM the same mprotect over the same bytes varies
  * several-fold with what ran before it (89 to 530 us for 16 MiB in one
- * test), which blurs that ratio. So the program is linked with --wrap=mprotect and --wrap=syscall
+ * test), which blurs that ratio. So the program is linked with --wrap=mprotect, --wrap=pwrite and
+ * --wrap=syscall
  * (mk/bench.mk) and also reports the seal's own work: its time outside the
  * system calls it makes (key .../own), which that noise does not reach.
  */
@@ -39,12 +40,15 @@
 #define OBJ 64
 #define MAX_ROUNDS 64
 
-/* Time spent in mprotect(2) and syscall(2) (mseal, membarrier), in this
- * program and the library linked into it. */
+/* Time spent in mprotect(2), pwrite(2) (the library's kernel-mediated
+ * metadata writes) and syscall(2) (mseal, membarrier), in this program and
+ * the library linked into it. */
 static uint64_t in_calls_ns;
 
 int __real_mprotect(void *addr, size_t len, int prot);
 int __wrap_mprotect(void *addr, size_t len, int prot);
+ssize_t __real_pwrite(int fd, const void *buf, size_t len, off_t off);
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off);
 long __real_syscall(long nr, ...);
 long __wrap_syscall(long nr, ...);
 
@@ -52,6 +56,16 @@ int __wrap_mprotect(void *addr, size_t len, int prot)
 {
     uint64_t t0 = bu_now_ns();
     int rc = __real_mprotect(addr, len, prot);
+    int err = errno;
+    in_calls_ns += bu_now_ns() - t0;
+    errno = err;
+    return rc;
+}
+
+ssize_t __wrap_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+    uint64_t t0 = bu_now_ns();
+    ssize_t rc = __real_pwrite(fd, buf, len, off);
     int err = errno;
     in_calls_ns += bu_now_ns() - t0;
     errno = err;

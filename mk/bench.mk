@@ -56,7 +56,7 @@ $(BENCH_B)/bench-alloc-raw: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_raw.o
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
 # bench-seal times the library's own system calls (bench/seal.c).
-$(BENCH_B)/bench-seal: TOOL_LDFLAGS := -Wl,--wrap=mprotect -Wl,--wrap=syscall
+$(BENCH_B)/bench-seal: TOOL_LDFLAGS := -Wl,--wrap=mprotect -Wl,--wrap=pwrite -Wl,--wrap=syscall
 $(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BENCH_B)/obj/util.o $(LIB_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ $(TOOL_LDFLAGS) -pthread
 

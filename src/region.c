@@ -73,7 +73,7 @@ static struct sl_arena *arena_new(struct sl_region *r, uint32_t min_units)
 
     uint32_t words = (n_units + 63) / 64;
     size_t span_size = sizeof(struct sl_span) + (size_t)slot_words(r) * 8;
-    size_t ctl_bytes = round_up(sizeof(struct sl_arena_ctl) + 2 * (size_t)words * 8 +
+    size_t ctl_bytes = round_up(sizeof(struct sl_arena_ctl) + BM_COUNT * (size_t)words * 8 +
                                     (size_t)n_units * span_size, pg);
     size_t part_bytes = round_up((size_t)words * 8, pg);
     size_t rec_bytes = round_up((size_t)n_units * r->rec_size, pg);
@@ -114,7 +114,7 @@ static struct sl_arena *arena_new(struct sl_region *r, uint32_t min_units)
         .words = words,
         .ctl = (struct sl_arena_ctl *)ctl,
         .ctl_bytes = ctl_bytes,
-        .spans = ctl + sizeof(struct sl_arena_ctl) + 2 * (size_t)words * 8,
+        .spans = ctl + sizeof(struct sl_arena_ctl) + BM_COUNT * (size_t)words * 8,
         .span_size = span_size,
         .partial = (uint64_t *)part,
         .recs = part + part_bytes,
@@ -259,25 +259,83 @@ struct sl_arena *region_take(struct sl_region *r, uint32_t n, uint64_t size, uin
 
 /* ---- seal ---------------------------------------------------------------- */
 
-/* Give the spans of [first, end) of a (control open) the state and mseal
- * mark; the open bitmap is left as it is. */
-static void mark_run(struct sl_arena *a, uint32_t first, uint32_t end, uint8_t state, bool msealed)
+/* A seal changes the control pages in one of two ways. Small changes (the
+ * usual seal of a few slabs) are staged in a private copy of the bytes
+ * they touch and written with one meta_write() at the end: no protection
+ * change of the control pages, and no moment in which they are writable.
+ * Larger ones, where the copy would cost more than two mprotect calls, are
+ * made in place between ctl_open() and ctl_close(). The staged bytes are
+ * [ctl + lo, ctl + hi): the words of the open and retry bitmaps and the
+ * span records of the units the seal may change (seal_bounds()). */
+#define SEAL_STAGE_BYTES 16384
+
+struct seal_tx {
+    struct sl_arena *a;
+    unsigned char *stage; /* NULL: in place */
+    size_t lo, hi;
+};
+
+/* The writable alias of control byte p for this seal. */
+static void *tx_ptr(const struct seal_tx *tx, const void *p)
 {
-    for (uint32_t i = first; i < end; i += arena_span(a, i)->span) {
-        span_w(a, i)->state = state;
-        span_w(a, i)->msealed = msealed;
+    if (tx->stage == NULL)
+        return (void *)(uintptr_t)p;
+    return tx->stage + ((const unsigned char *)p - (const unsigned char *)tx->a->ctl - tx->lo);
+}
+
+static struct sl_span *tx_span(const struct seal_tx *tx, uint32_t idx)
+{
+    return tx_ptr(tx, arena_span(tx->a, idx));
+}
+
+static void tx_begin(struct seal_tx *tx, unsigned char *stage)
+{
+    const unsigned char *ctl = (const unsigned char *)tx->a->ctl;
+    if (tx->hi - tx->lo <= SEAL_STAGE_BYTES) {
+        memcpy(stage, ctl + tx->lo, tx->hi - tx->lo);
+        tx->stage = stage;
+    } else {
+        tx->stage = NULL;
+        ctl_open(tx->a);
     }
 }
 
-/* After the page tables of units [first, end) of a changed: they leave the
- * open bitmap, a word at a time (and the writable partial bitmap). */
-static void clear_run_bits(struct sl_arena *a, uint32_t first, uint32_t end)
+static void tx_bit(const struct seal_tx *tx, int which, uint32_t idx, bool on)
 {
-    uint64_t *open = bitmap_w(a, BM_OPEN);
+    uint64_t *w = tx_ptr(tx, &arena_bitmap(tx->a, which)[idx / 64]), bit = 1ull << (idx % 64);
+    *w = on ? *w | bit : *w & ~bit;
+}
+
+static void tx_end(struct seal_tx *tx)
+{
+    unsigned char *ctl = (unsigned char *)tx->a->ctl;
+    if (tx->stage != NULL)
+        meta_write(ctl + tx->lo, tx->stage, tx->hi - tx->lo);
+    else
+        ctl_close(tx->a);
+}
+
+/* Give the spans of [first, end) the state and mseal mark; the open
+ * bitmap is left as it is. */
+static void mark_run(const struct seal_tx *tx, uint32_t first, uint32_t end, uint8_t state,
+                     bool msealed)
+{
+    for (uint32_t i = first; i < end; i += arena_span(tx->a, i)->span) {
+        tx_span(tx, i)->state = state;
+        tx_span(tx, i)->msealed = msealed;
+    }
+}
+
+/* After the page tables of units [first, end) changed: they leave the
+ * open bitmap, a word at a time (and the writable partial bitmap). */
+static void clear_run_bits(const struct seal_tx *tx, uint32_t first, uint32_t end)
+{
+    struct sl_arena *a = tx->a;
     for (uint32_t i = first; i < end;) {
         uint32_t w = i / 64, n = end - i < 64 - i % 64 ? end - i : 64 - i % 64;
         uint64_t mask = (n == 64 ? ~0ull : (1ull << n) - 1) << (i % 64);
-        __atomic_store_n(&open[w], open[w] & ~mask, __ATOMIC_RELEASE); /* as open_mark() */
+        uint64_t *open = tx_ptr(tx, &arena_bitmap(a, BM_OPEN)[w]);
+        __atomic_store_n(open, *open & ~mask, __ATOMIC_RELEASE); /* as open_mark() */
         a->partial[w] &= ~mask;
         i += n;
     }
@@ -289,32 +347,37 @@ static int protect_run(const struct sl_arena *a, void *addr, size_t len)
     return key >= 0 ? sl_os_pkey_protect(addr, len, key) : sl_os_protect_ro(addr, len);
 }
 
-/* Seal the run of spans [first, end) of a, all OPEN with their census
- * already in their span records (control open). The records say SEALED
- * before the pages change (and go back if the pages cannot change);
- * lookups call a span sealed only once its open bit is clear too
- * (arena_span_sealed()), which happens after the page tables changed:
- * nothing is ever reported sealed while it is still writable. The fast
- * paths, which go by the open bit (slab.h), cannot run meanwhile: the seal
- * holds the lock and has stopped them (magazine.h). */
-static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
+/* Seal the run of spans [first, end), all OPEN with their census already
+ * in their span records. In place, the records say SEALED before the pages
+ * change (and go back if the pages cannot change); staged, they change
+ * after, with the rest of the seal. Lookups call a span sealed only once
+ * its open bit is clear too (arena_span_sealed()), which happens after the
+ * page tables changed: nothing is ever reported sealed while it is still
+ * writable. The fast paths, which go by the open bit (slab.h), cannot run
+ * meanwhile: the seal holds the lock and has stopped them (magazine.h). */
+static int seal_run(const struct seal_tx *tx, uint32_t first, uint32_t end)
 {
+    struct sl_arena *a = tx->a;
     void *addr = (void *)arena_unit_addr(a, first);
     size_t len = (size_t)(end - first) * a->unit;
     bool permanent = a->region->permanent;
-    mark_run(a, first, end, UNIT_SEALED, false);
+    mark_run(tx, first, end, UNIT_SEALED, false);
     if (protect_run(a, addr, len) != 0) {
         int err = errno;
-        mark_run(a, first, end, UNIT_OPEN, false);
+        mark_run(tx, first, end, UNIT_OPEN, false);
         errno = err;
         return -1;
     }
-    clear_run_bits(a, first, end);
+    clear_run_bits(tx, first, end);
     if (!permanent)
         return 0;
-    if (sl_os_mseal(addr, len) != 0)
-        return -1; /* sealed, not yet permanent: the next seal retries */
-    mark_run(a, first, end, UNIT_SEALED, true);
+    if (sl_os_mseal(addr, len) != 0) {
+        /* Sealed, not yet permanent: the next seal retries. */
+        for (uint32_t i = first; i < end; i += arena_span(a, i)->span)
+            tx_bit(tx, BM_RETRY, i, true);
+        return -1;
+    }
+    mark_run(tx, first, end, UNIT_SEALED, true);
     return 0;
 }
 
@@ -323,18 +386,18 @@ struct run {
     uint32_t first, end;
 };
 
-static int run_flush(struct sl_arena *a, struct run *run)
+static int run_flush(const struct seal_tx *tx, struct run *run)
 {
-    int rc = run->end != run->first ? seal_run(a, run->first, run->end) : 0;
+    int rc = run->end != run->first ? seal_run(tx, run->first, run->end) : 0;
     run->first = run->end = 0;
     return rc;
 }
 
-static int run_add(struct sl_arena *a, struct run *run, uint32_t idx, uint32_t n)
+static int run_add(const struct seal_tx *tx, struct run *run, uint32_t idx, uint32_t n)
 {
     int rc = 0;
     if (run->end != idx) {
-        rc = run_flush(a, run);
+        rc = run_flush(tx, run);
         run->first = idx;
     }
     run->end = idx + n;
@@ -343,38 +406,85 @@ static int run_add(struct sl_arena *a, struct run *run, uint32_t idx, uint32_t n
 
 /* A permanent owner's span left SEALED without mseal (its mseal failed):
  * try again. */
-static int retry_mseal(struct sl_arena *a, uint32_t idx, uint32_t n)
+static int retry_mseal(const struct seal_tx *tx, uint32_t idx, uint32_t n)
 {
-    if (sl_os_mseal((void *)arena_unit_addr(a, idx), (size_t)n * a->unit) != 0)
+    if (sl_os_mseal((void *)arena_unit_addr(tx->a, idx), (size_t)n * tx->a->unit) != 0)
         return -1;
-    span_w(a, idx)->msealed = 1;
+    tx_span(tx, idx)->msealed = 1;
+    tx_bit(tx, BM_RETRY, idx, false);
     return 0;
 }
 
-static int arena_seal(struct sl_arena *a, sl_census_fn census)
+/* The units a seal may change: the heads of OPEN spans and of spans whose
+ * mseal is to be retried, word w of the union of those bitmaps. */
+static uint64_t seal_candidates(const struct sl_arena *a, uint32_t w)
 {
+    return arena_bitmap(a, BM_OPEN)[w] | arena_bitmap(a, BM_RETRY)[w];
+}
+
+/* Which control bytes a seal of a may change (tx->lo, tx->hi); false if
+ * none. */
+static bool seal_bounds(struct seal_tx *tx)
+{
+    const struct sl_arena *a = tx->a;
+    uint32_t first = UINT32_MAX, last = 0;
+    for (uint32_t w = 0; w < a->words; w++) {
+        uint64_t bits = seal_candidates(a, w);
+        if (bits == 0)
+            continue;
+        if (first == UINT32_MAX)
+            first = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        last = w * 64 + 63 - (uint32_t)__builtin_clzll(bits);
+    }
+    if (first == UINT32_MAX)
+        return false;
+    const unsigned char *ctl = (const unsigned char *)a->ctl;
+    tx->lo = (size_t)((const unsigned char *)&arena_bitmap(a, BM_OPEN)[first / 64] - ctl);
+    tx->hi = (size_t)((const unsigned char *)arena_span(a, last) - ctl) + a->span_size;
+    return true;
+}
+
+/* The span record of candidate idx, whose state must agree with the
+ * bitmap that named it. */
+static const struct sl_span *candidate(const struct sl_arena *a, uint32_t idx, bool retry)
+{
+    const struct sl_span *s = arena_span(a, idx);
+    uint32_t hwm = arena_hwm(a);
+    bool agrees = retry ? s->state == UNIT_SEALED && a->region->permanent && !s->msealed
+                        : s->state == UNIT_OPEN;
+    if (idx >= hwm || s->span == 0 || s->head != idx || s->span > hwm - idx || !agrees)
+        sl_report(&a->region->who, "seal", "corrupted metadata: span %u of arena %u", idx, a->id);
+    return s;
+}
+
+static int arena_seal(const struct seal_tx *tx, sl_census_fn census)
+{
+    const struct sl_arena *a = tx->a;
     int rc = 0, err = 0;
     struct run run = {0, 0};
-    uint32_t hwm = arena_hwm(a);
-    for (uint32_t i = 0; i < hwm; i += arena_span(a, i)->span) {
-        const struct sl_span *s = arena_span(a, i);
-        if (s->span == 0 || s->head != i || s->span > hwm - i)
-            sl_report(&a->region->who, "seal", "corrupted metadata: span %u of arena %u", i, a->id);
-        if (s->state == UNIT_SEALED && a->region->permanent && !s->msealed &&
-            retry_mseal(a, i, s->span) != 0)
-            rc = -1, err = errno;
-        if (s->state != UNIT_OPEN)
-            continue;
-        if (census != NULL) {
-            struct sl_span *w = span_w(a, i);
-            w->live = census(a, i, w->bits);
-            if (w->live == 0)
-                continue; /* verifiably empty: stays OPEN */
+    for (uint32_t w = 0; w < a->words; w++) {
+        /* The bitmaps themselves change only in the stage, or (in place)
+         * for runs behind this word: this word's candidates are read once. */
+        uint64_t retry = arena_bitmap(a, BM_RETRY)[w];
+        for (uint64_t bits = seal_candidates(a, w); bits != 0; bits &= bits - 1) {
+            uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+            const struct sl_span *s = candidate(a, i, (retry >> (i % 64)) & 1);
+            if (s->state == UNIT_SEALED) {
+                if (retry_mseal(tx, i, s->span) != 0)
+                    rc = -1, err = errno;
+                continue;
+            }
+            if (census != NULL) {
+                struct sl_span *ws = tx_span(tx, i);
+                ws->live = census(a, i, ws->bits);
+                if (ws->live == 0)
+                    continue; /* verifiably empty: stays OPEN */
+            }
+            if (run_add(tx, &run, i, s->span) != 0)
+                rc = -1, err = errno;
         }
-        if (run_add(a, &run, i, s->span) != 0)
-            rc = -1, err = errno;
     }
-    if (run_flush(a, &run) != 0)
+    if (run_flush(tx, &run) != 0)
         rc = -1, err = errno;
     if (rc != 0)
         errno = err;
@@ -384,12 +494,15 @@ static int arena_seal(struct sl_arena *a, sl_census_fn census)
 int region_seal(struct sl_region *r, sl_census_fn census)
 {
     int rc = 0, err = 0;
+    _Alignas(64) unsigned char stage[SEAL_STAGE_BYTES];
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
-        struct sl_arena *a = r->arenas[ai];
-        ctl_open(a);
-        if (arena_seal(a, census) != 0)
+        struct seal_tx tx = {.a = r->arenas[ai]};
+        if (!seal_bounds(&tx))
+            continue;
+        tx_begin(&tx, stage);
+        if (arena_seal(&tx, census) != 0)
             rc = -1, err = errno;
-        ctl_close(a);
+        tx_end(&tx);
     }
     if (rc != 0)
         errno = err;
@@ -444,6 +557,7 @@ int region_reclaim(struct sl_arena *a, uint32_t idx, const char *call)
     bit_clear(a->partial, idx);
     ctl_open(a);
     open_mark(a, idx, false);
+    bit_clear(bitmap_w(a, BM_RETRY), idx);
     /* Reclaimed units become FREE spans of one unit each, so any run of
      * them can be taken again later. */
     for (uint32_t i = idx; i < idx + n; i++) {

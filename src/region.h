@@ -139,10 +139,16 @@ struct sl_arena {
 struct sl_arena_ctl {
     uint32_t hwm;   /* units below this have been used */
     uint32_t ahead; /* units below this are committed (>= hwm) */
-    uint64_t bitmaps[]; /* free_bits, open_bits */
+    uint64_t bitmaps[]; /* BM_COUNT bitmaps, in this order: */
 };
 
-enum { BM_FREE = 0, BM_OPEN = 1 };
+enum {
+    BM_FREE = 0,  /* reclaimed units that can be taken again */
+    BM_OPEN = 1,  /* heads of OPEN spans */
+    BM_RETRY = 2, /* heads of SEALED spans of a permanent owner whose
+                   * mseal failed: the next seal retries it */
+    BM_COUNT
+};
 
 /* Lives in the owner's read-only descriptor; configured before publish. */
 struct sl_region {
