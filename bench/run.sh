@@ -64,6 +64,7 @@ for r in $(seq $RUNS); do
         run bench-alloc-sealloc build "$n" 64 $SEAL_ROUNDS
         run bench-alloc-raw build "$n" 64 $SEAL_ROUNDS
         run bench-seal "$n" "$(seal_rounds "$n")"
+        run bench-seal-base "$n" "$(seal_rounds "$n")" "$base"
     done
     run bench-alloc-libsodium build $SODIUM_N 64 1
     for a in $allocs; do run bench-alloc-$a memory $MEM_N 64; done

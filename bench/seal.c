@@ -2,7 +2,7 @@
 /*
  * seal.c - the seal alone against the page-table change it makes:
  *
- *   seal N ROUNDS
+ *   seal N ROUNDS [REV]
  *
  * Per round: build N 64-byte objects in a fresh cache, time
  * seal_cache_seal(); then map as many bytes as the objects span, touch
@@ -12,7 +12,9 @@
  * SEAL_PERMANENT against mprotect + mseal(2) (skipped where the kernel has
  * no mseal). Permanent memory cannot be unmapped, so those rounds leak on
  * purpose until the process ends. Results: ns per seal, medians,
- * and the median of the per-round ratios (key .../ratio).
+ * and the median of the per-round ratios (key .../ratio). With REV (the
+ * program linked against the library of that git revision, mk/bench.mk),
+ * every key ends in "@REV".
  *
  * On this project's VM the same mprotect over the same bytes varies
  * several-fold with what ran before it (89 to 530 us for 16 MiB in one
@@ -141,6 +143,9 @@ static double raw_seal(size_t len, int permanent)
     return ns;
 }
 
+/* "" or "@REV": which library the keys are about. */
+static char build_tag[48];
+
 static void run(size_t n, int rounds, int permanent)
 {
     double ours[MAX_ROUNDS], own[MAX_ROUNDS], raw[MAX_ROUNDS];
@@ -163,16 +168,19 @@ static void run(size_t n, int rounds, int permanent)
     }
     char b[24];
     const char *kind = permanent ? "sealp" : "seal";
-    bu_result(bu_median_ratio(ours, raw, rounds), "%s/%s/ratio", kind, bu_count_name(n, b));
-    bu_result(bu_median(ours, rounds), "%s/%s/sealloc", kind, bu_count_name(n, b));
-    bu_result(bu_median(own, rounds), "%s/%s/own", kind, b);
-    bu_result(bu_median(raw, rounds), "%s/%s/%s", kind, b, permanent ? "mprotect+mseal" : "mprotect");
+    const char *t = build_tag;
+    bu_result(bu_median_ratio(ours, raw, rounds), "%s/%s/ratio%s", kind, bu_count_name(n, b), t);
+    bu_result(bu_median(ours, rounds), "%s/%s/sealloc%s", kind, b, t);
+    bu_result(bu_median(own, rounds), "%s/%s/own%s", kind, b, t);
+    bu_result(bu_median(raw, rounds), "%s/%s/%s%s", kind, b, permanent ? "mprotect+mseal" : "mprotect", t);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || strcmp(argv[1], "--help") == 0)
-        bu_die("usage: bench-seal N ROUNDS");
+    if (argc < 3 || argc > 4 || strcmp(argv[1], "--help") == 0)
+        bu_die("usage: bench-seal N ROUNDS [REV]");
+    if (argc == 4)
+        snprintf(build_tag, sizeof build_tag, "@%s", argv[3]);
     size_t n = bu_parse_count(argv[1]);
     int rounds = atoi(argv[2]);
     if (rounds < 1 || rounds > MAX_ROUNDS)

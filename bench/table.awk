@@ -5,7 +5,7 @@
 # row per line, in print order: "churn SIZE LIVE nT", "build N", "seal N",
 # "sealp N", "mem rss|committed|maps", "maxlive", "wr MECHANISM write|ptr",
 # "read chase|scan N", "require N", "free N"). Variables: sodium_n, sodium_mem_n,
-# mem_n (counts as named in keys), base (the git revision bench-free-base was
+# mem_n (counts as named in keys), base (the git revision bench-*-base were
 # built from), plot (prefix of the data files written for chart.gp).
 # Every ratio is sealloc / reference; a row whose numbers are missing says
 # so instead of guessing.
@@ -96,7 +96,10 @@ $1 == "seal" || $1 == "sealp" {
     s = m[p "sealloc"]; r = paired(p "ratio", s, m[p raw])
     if (!perm) print $2, s, m[p raw] > (plot ".seal")
     own = has(p "own") ? sprintf("; the seal's own work outside its system calls %s (%.2g%% of the raw call)", ns(m[p "own"]), 100 * m[p "own"] / m[p raw]) : ""
-    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched" own)
+    at = "@" base
+    before = has(p "ratio" at) ? sprintf("; before read-only span records (%s, same run): %s the raw call, own work %s, so now %s that ratio", \
+        base, x(m[p "ratio" at]), ns(m[p "own" at]), x(r / m[p "ratio" at])) : ""
+    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched" own before)
     next
 }
 $1 == "mem" {

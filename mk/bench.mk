@@ -14,7 +14,7 @@ BENCH_CALLOC  := $(BENCH_MALLOC:%=%-calloc)
 BENCH_TOOLS   := seal wr reads free
 BENCH_CFLAGS   = $(ALL_CFLAGS) -Ibench
 BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_CALLOC:%=$(BENCH_B)/bench-alloc-%) \
-                 $(BENCH_B)/bench-alloc-sealloc $(BENCH_B)/bench-free-base \
+                 $(BENCH_B)/bench-alloc-sealloc $(BENCH_B)/bench-free-base $(BENCH_B)/bench-seal-base \
                  $(BENCH_B)/bench-alloc-libsodium $(BENCH_B)/bench-alloc-raw \
                  $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
 BENCH_DRIVER  := $(BENCH_B)/obj/driver.o $(BENCH_B)/obj/util.o
@@ -56,14 +56,16 @@ $(BENCH_B)/bench-alloc-raw: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_raw.o
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
 # bench-seal times the library's own system calls (bench/seal.c).
-$(BENCH_B)/bench-seal: TOOL_LDFLAGS := -Wl,--wrap=mprotect -Wl,--wrap=pwrite -Wl,--wrap=syscall
+SEAL_WRAPS := -Wl,--wrap=mprotect -Wl,--wrap=pwrite -Wl,--wrap=syscall
+$(BENCH_B)/bench-seal: TOOL_LDFLAGS := $(SEAL_WRAPS)
 $(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BENCH_B)/obj/util.o $(LIB_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ $(TOOL_LDFLAGS) -pthread
 
 # The library as it was before span records became read-only (the last
 # commit before), built from this repository's history, never downloaded:
-# bench-free-base is bench/free.c linked against it, so the free of a
-# sealed object is measured before and after in one run. run.sh reads the
+# bench-free-base and bench-seal-base are bench/free.c and bench/seal.c
+# linked against it, so the free of a sealed object and the seal are
+# measured before and after in one run. run.sh reads the
 # revision from base/revision.
 BENCH_BASE_REV := a9b5c53
 BENCH_BASE     := $(BENCH_B)/base
@@ -78,5 +80,8 @@ $(BENCH_BASE_A):
 
 $(BENCH_B)/bench-free-base: $(BENCH_B)/obj/free.o $(BENCH_B)/obj/util.o $(BENCH_BASE_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
+
+$(BENCH_B)/bench-seal-base: $(BENCH_B)/obj/seal.o $(BENCH_B)/obj/util.o $(BENCH_BASE_A)
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ $(SEAL_WRAPS) -pthread
 
 -include $(wildcard $(BENCH_B)/obj/*.d)
