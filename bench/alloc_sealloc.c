@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alloc_sealloc.c - sealloc: one cache per set of objects; protection is
- * one seal of the whole cache.
+ * one seal of the whole cache. Built twice (mk/bench.mk): against today's
+ * library, and as "sealloc@REV" against the library of an earlier
+ * revision, for before/after figures from one run.
  */
 #include "alloc.h"
 
@@ -10,7 +12,11 @@
 
 static seal_cache *cache;
 
-const char *ba_name(void) { return "sealloc"; }
+#ifndef BENCH_SEALLOC_NAME
+#define BENCH_SEALLOC_NAME "sealloc"
+#endif
+
+const char *ba_name(void) { return BENCH_SEALLOC_NAME; }
 bool ba_protects(void) { return true; }
 
 void ba_init(size_t size)

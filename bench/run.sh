@@ -52,7 +52,7 @@ for s in $SIZES; do for l in $LIVES; do for t in 1 2; do
     live=$(live_for "$s" "$l") ops=$OPS
     [ "$l" = "${LIVES##* }" ] && ops=$OPS_BIG # big live sets: the fill dominates
     echo "churn $s $live ${t}T" >>"$rows"
-    for r in $(seq $RUNS); do for a in $allocs $callocs; do
+    for r in $(seq $RUNS); do for a in $allocs $callocs sealloc-base; do
         run bench-alloc-$a churn "$s" "$live" $t $ops $ROUNDS
     done; done
 done; done; done
@@ -62,6 +62,7 @@ for kind in build seal sealp; do for n in $BUILD_N; do echo "$kind $n" >>"$rows"
 for r in $(seq $RUNS); do
     for n in $BUILD_N; do
         run bench-alloc-sealloc build "$n" 64 $SEAL_ROUNDS
+        run bench-alloc-sealloc-base build "$n" 64 $SEAL_ROUNDS
         run bench-alloc-raw build "$n" 64 $SEAL_ROUNDS
         run bench-seal "$n" "$(seal_rounds "$n")"
         run bench-seal-base "$n" "$(seal_rounds "$n")" "$base"

@@ -61,6 +61,13 @@ function callocs(prefix, s,    b) {
         "; sealloc " x(s / b) " the best (" best_name ")"
 }
 
+# The same key measured with the library before read-only span records.
+function before(key, s, unit) {
+    if (!has(key "@" base)) return ""
+    return sprintf("; before read-only span records (%s, same run): %s%s, now %s that", \
+        base, ns(m[key "@" base]), unit, x(s / m[key "@" base]))
+}
+
 $1 == "churn" {
     p = "churn/" $2 "/" $3 "/" $4 "/"; w = "churn " $2 " B, live " $3 ", " $4
     if (!has(p "sealloc") || !has(p "mimalloc")) { missing(w); next }
@@ -68,7 +75,7 @@ $1 == "churn" {
     print $2 "B/" $3 "/" $4, s, m[p "glibc"], m[p "mimalloc"], m[p "jemalloc"], m[p "tcmalloc"] > (plot ".churn")
     if ($4 == "1T") {
         r = s / m[p "mimalloc"]; ref = best_name " " ns(b); notes = others(p, best_name, 1, "ns")
-        row(w, ns(s) "/op", ref, x(s / b), "≤ 1× mimalloc", verdict(r <= 1, x(r) " mimalloc"), notes callocs(p, s))
+        row(w, ns(s) "/op", ref, x(s / b), "≤ 1× mimalloc", verdict(r <= 1, x(r) " mimalloc"), notes callocs(p, s) before(p "sealloc", s, "/op"))
     } else {
         q = "churn/" $2 "/" $3 "/1T/"
         sc = has(q "sealloc") ? m[q "sealloc"] / s : 0
@@ -76,7 +83,7 @@ $1 == "churn" {
         for (i = 1; i <= npeers; i++)
             if (has(q peer[i]) && has(p peer[i]) && m[q peer[i]] / m[p peer[i]] > scm) { scm = m[q peer[i]] / m[p peer[i]]; scn = peer[i] }
         ref = best_name " " ns(b); notes = "scaling: sealloc " x(sc) ", best peer (" scn ") " x(scm) "; " others(p, best_name, 1, "ns")
-        row(w, ns(s) "/op", ref, x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), notes callocs(p, s))
+        row(w, ns(s) "/op", ref, x(s / b), "2T ≥ 1.8× 1T throughput", verdict(sc >= 1.8, ""), notes callocs(p, s) before(p "sealloc", s, "/op"))
     }
     next
 }
@@ -86,7 +93,7 @@ $1 == "build" {
     s = m[p "sealloc"]
     floor = has(p "raw") ? sprintf("; the floor (fresh pages + one mprotect, no allocator) %s: sealloc %s of it", ns(m[p "raw"]), x(s / m[p "raw"])) : ""
     row(w, ns(s), "libsodium " ns(sod) " (at " sodium_n ")", x(s / sod), "≥ 1000× faster", \
-        verdict(sod / s >= 1000, ""), sprintf("sealloc %.0f× faster", sod / s) floor)
+        verdict(sod / s >= 1000, ""), sprintf("sealloc %.0f× faster", sod / s) floor before(p "sealloc", s, ""))
     next
 }
 $1 == "seal" || $1 == "sealp" {
@@ -97,9 +104,9 @@ $1 == "seal" || $1 == "sealp" {
     if (!perm) print $2, s, m[p raw] > (plot ".seal")
     own = has(p "own") ? sprintf("; the seal's own work outside its system calls %s (%.2g%% of the raw call)", ns(m[p "own"]), 100 * m[p "own"] / m[p raw]) : ""
     at = "@" base
-    before = has(p "ratio" at) ? sprintf("; before read-only span records (%s, same run): %s the raw call, own work %s, so now %s that ratio", \
+    was = has(p "ratio" at) ? sprintf("; before read-only span records (%s, same run): %s the raw call, own work %s, so now %s that ratio", \
         base, x(m[p "ratio" at]), ns(m[p "own" at]), x(r / m[p "ratio" at])) : ""
-    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched" own before)
+    row(w, ns(s), raw " " ns(m[p raw]), x(r), "≤ 1.1×", verdict(r <= 1.1, ""), "same bytes, every page touched" own was)
     next
 }
 $1 == "mem" {

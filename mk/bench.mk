@@ -14,7 +14,8 @@ BENCH_CALLOC  := $(BENCH_MALLOC:%=%-calloc)
 BENCH_TOOLS   := seal wr reads free
 BENCH_CFLAGS   = $(ALL_CFLAGS) -Ibench
 BENCH_BIN     := $(BENCH_MALLOC:%=$(BENCH_B)/bench-alloc-%) $(BENCH_CALLOC:%=$(BENCH_B)/bench-alloc-%) \
-                 $(BENCH_B)/bench-alloc-sealloc $(BENCH_B)/bench-free-base $(BENCH_B)/bench-seal-base \
+                 $(BENCH_B)/bench-alloc-sealloc $(BENCH_B)/bench-alloc-sealloc-base \
+                 $(BENCH_B)/bench-free-base $(BENCH_B)/bench-seal-base \
                  $(BENCH_B)/bench-alloc-libsodium $(BENCH_B)/bench-alloc-raw \
                  $(BENCH_TOOLS:%=$(BENCH_B)/bench-%)
 BENCH_DRIVER  := $(BENCH_B)/obj/driver.o $(BENCH_B)/obj/util.o
@@ -63,9 +64,10 @@ $(BENCH_TOOLS:%=$(BENCH_B)/bench-%): $(BENCH_B)/bench-%: $(BENCH_B)/obj/%.o $(BE
 
 # The library as it was before span records became read-only (the last
 # commit before), built from this repository's history, never downloaded:
-# bench-free-base and bench-seal-base are bench/free.c and bench/seal.c
-# linked against it, so the free of a sealed object and the seal are
-# measured before and after in one run. run.sh reads the
+# bench-alloc-sealloc-base, bench-free-base and bench-seal-base are the
+# sealloc driver, bench/free.c and bench/seal.c linked against it, so
+# churn, build+seal, the free of a sealed object and the seal are measured
+# before and after in one run. run.sh reads the
 # revision from base/revision.
 BENCH_BASE_REV := a9b5c53
 BENCH_BASE     := $(BENCH_B)/base
@@ -77,6 +79,13 @@ $(BENCH_BASE_A):
 	tar -xf $(BENCH_BASE).tar -C $(BENCH_BASE) && rm $(BENCH_BASE).tar
 	$(MAKE) --no-print-directory -C $(BENCH_BASE) VARIANT=$(VARIANT) $(B)/lib/libsealloc.a
 	echo $(BENCH_BASE_REV) >$(BENCH_BASE)/revision
+
+$(BENCH_B)/obj/alloc_sealloc_base.o: bench/alloc_sealloc.c bench/alloc.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -DBENCH_SEALLOC_NAME='"sealloc@$(BENCH_BASE_REV)"' -MMD -c $< -o $@
+
+$(BENCH_B)/bench-alloc-sealloc-base: $(BENCH_DRIVER) $(BENCH_B)/obj/alloc_sealloc_base.o $(BENCH_BASE_A)
+	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
 
 $(BENCH_B)/bench-free-base: $(BENCH_B)/obj/free.o $(BENCH_B)/obj/util.o $(BENCH_BASE_A)
 	$(CC) $(BENCH_CFLAGS) $^ -o $@ -pthread
