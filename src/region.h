@@ -35,12 +35,16 @@
  *   [descriptor: RO][control: RO][partial bitmap: RW][slab records: RW][guard]
  *
  *  - descriptor: base, size, unit, the other mappings' addresses;
- *  - control: the high-water and "ahead" marks, the free and open bitmaps,
- *    and one span record per unit (span length, head, state, mseal marks,
- *    live count, a large allocation's size, and for a sealed slab the
- *    bitmap of its live slots). They change only through meta.h's writers
- *    (meta_open()/meta_close() around a take, seal or reclaim; meta_write()
- *    for a sealed free), always under the owner's lock;
+ *  - control: the high-water and "ahead" marks, the free, open and retry
+ *    bitmaps (the last: spans whose mseal a seal must retry), and one span
+ *    record per unit (span length, head, state, mseal marks, live count, a
+ *    large allocation's size, and for a sealed slab the bitmap of its live
+ *    slots). They change only through meta.h's writers (meta_open()/
+ *    meta_close() around a take, a large seal or a reclaim; meta_write()
+ *    for a small seal, whose changes are staged in a private copy, and for
+ *    a sealed free), always under the owner's lock. A seal visits the
+ *    spans the open and retry bitmaps name, and each must agree with its
+ *    span record;
  *  - slab records (slab.h): the bookkeeping of OPEN slabs (taken bitmap,
  *    slot states, count, bump index, requested sizes), writable because
  *    every allocation changes them. They never decide protection: a seal
