@@ -127,6 +127,41 @@ static void seal_makes_read_only(void)
     seal_cache_destroy(c);
 }
 
+/* Whether the kernel refuses to store into p (read(2) says EFAULT). */
+static bool kernel_cannot_write(void *p)
+{
+    int fd = open("/dev/zero", O_RDONLY);
+    errno = 0;
+    bool refused = read(fd, p, 1) == -1 && errno == EFAULT;
+    close(fd);
+    return refused;
+}
+
+/* A seal changes the arena's control pages either staged, with one
+ * kernel-mediated copy (a small change), or in place (region.c): a seal
+ * of few slabs, then one of 400 slabs (400 span records of more than 40
+ * bytes each: more than the stage holds), then a few again must each leave
+ * every object allocated so far sealed and read-only. */
+static void small_and_large_seals_cover_everything(void)
+{
+    enum { SMALL = 3, LARGE = 400 * 1024, STEP = 251 };
+    seal_cache *c = seal_cache_create("stages", 64, 0, 0);
+    static char *objs[SMALL + LARGE + SMALL];
+    size_t counts[] = {SMALL, LARGE, SMALL}, n = 0;
+    for (size_t round = 0; round < 3; round++) {
+        size_t from = n;
+        for (size_t i = 0; i < counts[round]; i++) {
+            CHECK((objs[n] = seal_cache_alloc(c)) != NULL);
+            objs[n++][1] = 'x';
+        }
+        CHECK(seal_cache_seal(c) == 0);
+        for (size_t i = 0; i < n; i += i < from ? STEP : 1 + (n - from) / 64)
+            CHECK(seal_is_sealed(objs[i]) == 1 && objs[i][1] == 'x' && kernel_cannot_write(objs[i]));
+        CHECK(seal_is_sealed(objs[n - 1]) == 1 && kernel_cannot_write(objs[n - 1]));
+    }
+    seal_cache_destroy(c);
+}
+
 static void sealed_slots_not_reused(void)
 {
     seal_cache *c = seal_cache_create("reuse", 32, 0, 0);
@@ -423,6 +458,7 @@ int main(void)
     RUN(explicit_alignment);
     RUN(bad_arguments);
     RUN(seal_makes_read_only);
+    RUN(small_and_large_seals_cover_everything);
     RUN(sealed_slots_not_reused);
     RUN(free_of_sealed_never_writes);
     RUN(reclaim_returns_memory);
