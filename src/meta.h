@@ -84,6 +84,14 @@ void meta_close(void *addr, size_t len);
 /* Copy len bytes into read-only metadata without making it writable. */
 void meta_write(void *dst, const void *src, size_t len);
 
+/* The same for a field of the globals block (SL_G->field). The copy is not
+ * single-copy atomic: only for fields read under a lock, never for those
+ * read lock-free (use meta_globals_begin() and an atomic store). */
+static inline void meta_globals_write(const void *field, const void *src, size_t len)
+{
+    meta_write((void *)(uintptr_t)field, src, len);
+}
+
 /* A kernel-mediated copy into any mapping of this process (read-only,
  * mseal'd): 0, or -1 + errno (no /proc/self/mem). For write-rare. */
 int meta_kernel_write(void *dst, const void *src, size_t len);

@@ -77,9 +77,9 @@ static unsigned char *slot_take(void)
     const struct sl_globals *g = SL_G;
     size_t i;
     if (g->n_owner_free > 0) {
-        i = g->owner_free[g->n_owner_free - 1];
-        meta_globals_begin()->n_owner_free--;
-        meta_globals_end();
+        uint32_t n = g->n_owner_free - 1;
+        i = g->owner_free[n];
+        meta_globals_write(&SL_G->n_owner_free, &n, sizeof n); /* read under the lock only */
         return (unsigned char *)g->owner_base + i * OWNER_SLOT;
     }
     /* owner_validate() reads both without a lock: atomic stores. */
@@ -202,10 +202,11 @@ static void owners_set(size_t i, struct sl_owner *o)
     meta_write(&SL_G->owners[i], &o, sizeof o);
 }
 
+/* The count is read under the owners-list lock only: one kernel-mediated
+ * copy, no window. */
 static void owners_count(size_t n)
 {
-    meta_globals_begin()->n_owners = n;
-    meta_globals_end();
+    meta_globals_write(&SL_G->n_owners, &n, sizeof n);
 }
 
 int owner_publish(struct sl_owner *o)
