@@ -318,14 +318,26 @@ static int seal_run(struct sl_arena *a, uint32_t first, uint32_t end)
     return 0;
 }
 
-/* A run of spans to seal, grown one span at a time. */
+/* A run of spans to seal (or unseal), grown one span at a time: pick says
+ * whether span i joins (1), not (0), or not after a failure (-1 + errno);
+ * flush changes the run [first, end). */
 struct run {
     uint32_t first, end;
+    const char *call;
+    int (*pick)(struct sl_arena *a, uint32_t i, const struct sl_span *s, const struct run *run);
+    int (*flush)(struct sl_arena *a, const struct run *run);
+    sl_census_fn census; /* seal: the slab layer's, or NULL */
+    sl_reopen_fn reopen; /* unseal: the slab layer's, or NULL */
 };
+
+static int seal_flush(struct sl_arena *a, const struct run *run)
+{
+    return seal_run(a, run->first, run->end);
+}
 
 static int run_flush(struct sl_arena *a, struct run *run)
 {
-    int rc = run->end != run->first ? seal_run(a, run->first, run->end) : 0;
+    int rc = run->end != run->first ? run->flush(a, run) : 0;
     run->first = run->end = 0;
     return rc;
 }
@@ -351,27 +363,43 @@ static int retry_mseal(struct sl_arena *a, uint32_t idx, uint32_t n)
     return 0;
 }
 
-static int arena_seal(struct sl_arena *a, sl_census_fn census)
+/* The head record of span i of a below hwm, checked to be one. */
+static const struct sl_span *span_checked(const struct sl_arena *a, uint32_t i, uint32_t hwm,
+                                          const char *call)
+{
+    const struct sl_span *s = arena_span(a, i);
+    if (s->span == 0 || s->head != i || s->span > hwm - i)
+        sl_report(&a->region->who, call, "corrupted metadata: span %u of arena %u", i, a->id);
+    return s;
+}
+
+/* A seal takes every OPEN span whose census finds a live object, and
+ * retries mseal for a permanent owner's span an earlier seal left sealed
+ * but not mseal'd. */
+static int seal_pick(struct sl_arena *a, uint32_t i, const struct sl_span *s, const struct run *run)
+{
+    if (s->state == UNIT_SEALED && a->region->permanent && !s->msealed)
+        return retry_mseal(a, i, s->span);
+    if (s->state != UNIT_OPEN)
+        return 0;
+    if (run->census != NULL) {
+        struct sl_span *w = span_w(a, i);
+        w->live = run->census(a, i, w->bits);
+        if (w->live == 0)
+            return 0; /* verifiably empty: stays OPEN */
+    }
+    return 1;
+}
+
+/* Every span of a the run picks, in runs of adjacent spans (control open). */
+static int arena_walk(struct sl_arena *a, struct run run)
 {
     int rc = 0, err = 0;
-    struct run run = {0, 0};
     uint32_t hwm = arena_hwm(a);
     for (uint32_t i = 0; i < hwm; i += arena_span(a, i)->span) {
-        const struct sl_span *s = arena_span(a, i);
-        if (s->span == 0 || s->head != i || s->span > hwm - i)
-            sl_report(&a->region->who, "seal", "corrupted metadata: span %u of arena %u", i, a->id);
-        if (s->state == UNIT_SEALED && a->region->permanent && !s->msealed &&
-            retry_mseal(a, i, s->span) != 0)
-            rc = -1, err = errno;
-        if (s->state != UNIT_OPEN)
-            continue;
-        if (census != NULL) {
-            struct sl_span *w = span_w(a, i);
-            w->live = census(a, i, w->bits);
-            if (w->live == 0)
-                continue; /* verifiably empty: stays OPEN */
-        }
-        if (run_add(a, &run, i, s->span) != 0)
+        const struct sl_span *s = span_checked(a, i, hwm, run.call);
+        int pick = run.pick(a, i, s, &run);
+        if (pick < 0 || (pick > 0 && run_add(a, &run, i, s->span) != 0))
             rc = -1, err = errno;
     }
     if (run_flush(a, &run) != 0)
@@ -381,19 +409,72 @@ static int arena_seal(struct sl_arena *a, sl_census_fn census)
     return rc;
 }
 
-int region_seal(struct sl_region *r, sl_census_fn census)
+/* arena_walk() over every arena of r, its control pages open: 0, or -1 +
+ * the errno of the last failure (every arena is tried). */
+static int region_walk(struct sl_region *r, struct run run)
 {
     int rc = 0, err = 0;
     for (unsigned ai = 0; ai < r->n_arenas; ai++) {
         struct sl_arena *a = r->arenas[ai];
         ctl_open(a);
-        if (arena_seal(a, census) != 0)
+        if (arena_walk(a, run) != 0)
             rc = -1, err = errno;
         ctl_close(a);
     }
     if (rc != 0)
         errno = err;
     return rc;
+}
+
+int region_seal(struct sl_region *r, sl_census_fn census)
+{
+    return region_walk(r, (struct run){.call = "seal", .pick = seal_pick, .flush = seal_flush,
+                                       .census = census});
+}
+
+/* ---- unseal -------------------------------------------------------------- */
+
+/* Make the run of SEALED spans [first, end) of a writable again (control
+ * open). The order keeps every state truthful (region.h): the pages
+ * become writable first (under pkey, tagged with the default key again,
+ * as an OPEN span's are); if that fails nothing else changes and the
+ * spans stay SEALED. Then each slab's writable record is rebuilt from its
+ * span record (reopen), the records say OPEN, and last the open bits are
+ * set, which lets the fast paths in (release: they see whole records). In
+ * between, lookups still call the spans sealed while they are writable:
+ * the unseal's caller asked for exactly that. */
+static int unseal_flush(struct sl_arena *a, const struct run *run)
+{
+    void *addr = (void *)arena_unit_addr(a, run->first);
+    size_t len = (size_t)(run->end - run->first) * a->unit;
+    int rc = a->region->pkey >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len);
+    if (rc != 0)
+        return -1;
+    for (uint32_t i = run->first; i < run->end; i += arena_span(a, i)->span)
+        if (run->reopen != NULL)
+            run->reopen(a, i);
+    mark_run(a, run->first, run->end, UNIT_OPEN, false);
+    for (uint32_t i = run->first; i < run->end; i += arena_span(a, i)->span)
+        open_mark(a, i, true);
+    return 0;
+}
+
+/* An unseal takes every SEALED span (none is mseal'd: only a permanent
+ * owner's are, and it is refused before). */
+static int unseal_pick(struct sl_arena *a, uint32_t i, const struct sl_span *s, const struct run *run)
+{
+    (void)run;
+    if (s->state != UNIT_SEALED)
+        return 0;
+    if (s->msealed)
+        sl_report(&a->region->who, "unseal", "corrupted metadata: span %u of arena %u", i, a->id);
+    return 1;
+}
+
+int region_unseal(struct sl_region *r, sl_reopen_fn reopen)
+{
+    return region_walk(r, (struct run){.call = "unseal", .pick = unseal_pick, .flush = unseal_flush,
+                                       .reopen = reopen});
 }
 
 /* ---- sealed frees and reclaim ---------------------------------------------- */
