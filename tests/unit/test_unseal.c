@@ -12,7 +12,9 @@
  * large allocations; write-rare owners through the cycle (under every
  * mechanism, the pkey one in the protection-key guest); a permanent owner
  * refused with EPERM and its pages still read-only; a failed mprotect
- * leaves nothing unsealed on a read-only page; the stats count unseals.
+ * leaves nothing unsealed on a read-only page; the stats count unseals;
+ * threads allocating and freeing through their magazines while another
+ * seals and unseals (TSan runs this program).
  */
 #include "check.h"
 #include "os.h"
@@ -20,6 +22,7 @@
 #include "sealloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 
@@ -262,6 +265,55 @@ static void write_rare_through_the_cycle(void)
     seal_pool_destroy(p);
 }
 
+/* ---- threads ------------------------------------------------------------ */
+
+struct churn {
+    seal_cache *c;
+    int bad; /* allocations that were not zero-filled */
+};
+
+/* Allocate, check the zero fill (reads only: a seal may cover the object
+ * at any moment), free; in batches, so that frees meet sealed, unsealed
+ * and open slabs. */
+static void *churn(void *arg)
+{
+    struct churn *w = arg;
+    unsigned char *held[64];
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 64; i++) {
+            held[i] = seal_cache_alloc(w->c);
+            w->bad += held[i][0] != 0 || memcmp(held[i], held[i] + 1, 95) != 0;
+        }
+        for (int i = 0; i < 64; i++)
+            seal_cache_free(w->c, held[i]);
+    }
+    return NULL;
+}
+
+static void unseal_while_threads_allocate_and_free(void)
+{
+    SKIP_UNDER_VALGRIND();
+    seal_cache *c = seal_cache_create("unseal-threads", 96, 0, 0);
+    char *mine = seal_cache_alloc(c);
+    strcpy(mine, "kept");
+    struct churn w[2] = {{c, 0}, {c, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, churn, &w[i]);
+    for (int i = 0; i < 100; i++) {
+        CHECK(seal_cache_seal(c) == 0 && seal_is_sealed(mine) == 1);
+        CHECK(seal_cache_unseal(c) == 0 && seal_is_sealed(mine) == 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    CHECK(w[0].bad == 0 && w[1].bad == 0);
+    CHECK(strcmp(mine, "kept") == 0 && writable_now(mine));
+    seal_cache_free(c, mine);
+    struct seal_stats s;
+    CHECK(seal_cache_stats(c, &s) == 0 && s.live == 0 && s.seals == 100 && s.unseals == 100);
+    seal_cache_destroy(c);
+}
+
 /* ---- refusals, failures, stats ------------------------------------------ */
 
 static void permanent_owners_refuse(void)
@@ -336,6 +388,7 @@ int main(void)
     RUN(frees_after_unseal_take_the_open_path);
     RUN(pool_cycles_with_large_allocations);
     RUN(write_rare_through_the_cycle);
+    RUN(unseal_while_threads_allocate_and_free);
     RUN(permanent_owners_refuse);
     RUN(null_is_einval);
     RUN(failed_mprotect_leaves_spans_sealed);
