@@ -57,7 +57,8 @@ extern "C" {
  * Caches: fixed-size objects (the slab allocator)  [seal_cache_create(3)]
  *
  * Every call taking a seal_cache aborts if it is not a live cache (NULL
- * included, except for seal_cache_destroy(NULL), a no-op).
+ * included, except for seal_cache_destroy(NULL), a no-op, and
+ * seal_cache_unseal(NULL), EINVAL).
  * ------------------------------------------------------------------- */
 
 typedef struct seal_cache seal_cache;
@@ -87,6 +88,15 @@ SEALLOC_API void seal_cache_free(seal_cache *c, void *obj);
  * (typically ENOMEM, or EPERM); objects already sealed stay sealed. */
 SEALLOC_API int seal_cache_seal(seal_cache *c);
 
+/* Teardown aid [seal_cache_unseal(3)]: make every sealed object of c
+ * writable again (its pages read-write, one mprotect per contiguous run),
+ * so that code which stores into objects while freeing them can run;
+ * frees then take the ordinary path and a later seal works as before.
+ * Errors: EINVAL (c NULL), EPERM (c is SEAL_PERMANENT: nothing changes),
+ * the errno of the failing mprotect (objects it did not cover stay
+ * sealed). Aborts if c is not a live cache. */
+SEALLOC_API int seal_cache_unseal(seal_cache *c);
+
 /* Destroy c and every object in it (NULL is a no-op). Sealed pages of a
  * permanent cache stay mapped read-only until exit. No errors. */
 SEALLOC_API void seal_cache_destroy(seal_cache *c);
@@ -103,7 +113,8 @@ SEALLOC_API void seal_cache_require(const seal_cache *c, const void *obj);
  * Pools: variable-size allocations (arena-like)  [seal_pool_create(3)]
  *
  * Every call taking a seal_pool aborts if it is not a live pool (NULL
- * included, except for seal_pool_destroy(NULL), a no-op).
+ * included, except for seal_pool_destroy(NULL), a no-op, and
+ * seal_pool_unseal(NULL), EINVAL).
  * ------------------------------------------------------------------- */
 
 typedef struct seal_pool seal_pool;
@@ -139,6 +150,10 @@ SEALLOC_API void seal_pool_free(seal_pool *p, void *ptr);
 
 /* Seal every live allocation of p. Errors as seal_cache_seal(). */
 SEALLOC_API int seal_pool_seal(seal_pool *p);
+
+/* As seal_cache_unseal(), for a pool (large allocations included).
+ * Errors: EINVAL (p NULL), EPERM (p is SEAL_PERMANENT), as mprotect. */
+SEALLOC_API int seal_pool_unseal(seal_pool *p);
 
 /* Destroy p and all its allocations (NULL is a no-op). Sealed pages of a
  * permanent pool stay mapped read-only until exit. No errors. */
@@ -268,7 +283,7 @@ SEALLOC_API int seal_fault_handler_install(void);
  * raises SEAL_STATS_VERSION; the library writes the version it filled in
  * `version`, so a program reads a newer field only when version says it
  * was filled. Nothing needs setting before the call. */
-#define SEAL_STATS_VERSION 1
+#define SEAL_STATS_VERSION 2
 
 struct seal_stats {
     uint32_t version;         /* the SEAL_STATS_VERSION the library filled */
@@ -282,7 +297,8 @@ struct seal_stats {
     uint64_t sealed_bytes;    /* committed bytes that are sealed */
     uint64_t pinned_bytes;    /* mseal'd bytes, never given back */
     uint64_t seals;           /* seals that succeeded */
-    uint64_t reserved[6];     /* zero; later versions' fields */
+    uint64_t unseals;         /* unseals that succeeded (version 2) */
+    uint64_t reserved[5];     /* zero; later versions' fields */
 };
 
 /* Fill *out with c's counts. Errors: EINVAL (out NULL). Aborts if c is

@@ -90,6 +90,15 @@ int seal_cache_seal(seal_cache *c)
     return lifecycle_seal(owner_validate(c, OWNER_CACHE, "seal_cache_seal"));
 }
 
+int seal_cache_unseal(seal_cache *c)
+{
+    if (c == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return lifecycle_unseal(owner_validate(c, OWNER_CACHE, "seal_cache_unseal"));
+}
+
 void seal_cache_destroy(seal_cache *c)
 {
     if (c == NULL)

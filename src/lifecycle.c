@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lifecycle.c - seal, destroy and fork (see lifecycle.h).
+ * lifecycle.c - seal, unseal, destroy and fork (see lifecycle.h).
  *
  * Fork: the prepare handler takes every lock the library has, in the order
  * of owner.h, so the child starts with consistent metadata; the child then
@@ -23,24 +23,43 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-int lifecycle_seal(struct sl_owner *o)
+/* Seal (or unseal) every region of o under its lock, the fast paths
+ * stopped; a success is counted. 0, or -1 + the errno of the last failure
+ * (every region is tried). */
+static int change_regions(struct sl_owner *o, bool seal)
 {
     int rc = 0, err = 0;
     owner_lock(o);
-    mag_quiesce(o, "seal");
+    mag_quiesce(o, seal ? "seal" : "unseal");
     for (unsigned i = 0; i < o->n_regions; i++) {
         struct sl_region *r = &o->regions[i];
-        if (region_seal(r, r->slots != 0 ? slab_census : NULL) != 0)
+        bool slab = r->slots != 0;
+        if ((seal ? region_seal(r, slab ? slab_census : NULL)
+                  : region_unseal(r, slab ? slab_reopen : NULL)) != 0)
             rc = -1, err = errno;
-        if (r->slots != 0)
+        if (seal && slab)
             slab_after_seal(r, &o->st->cur[i]);
     }
     if (rc == 0)
-        o->st->seals++;
+        ++*(seal ? &o->st->seals : &o->st->unseals);
     owner_unlock(o);
     if (rc != 0)
         errno = err;
     return rc;
+}
+
+int lifecycle_seal(struct sl_owner *o) { return change_regions(o, true); }
+
+int lifecycle_unseal(struct sl_owner *o)
+{
+    /* The regions are in the read-only descriptor (owner.h): mseal'd pages
+     * cannot become writable, so a permanent owner (all its regions are)
+     * is refused whole. */
+    if (o->regions[0].permanent) {
+        errno = EPERM;
+        return -1;
+    }
+    return change_regions(o, false);
 }
 
 void lifecycle_destroy(struct sl_owner *o)

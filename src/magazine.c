@@ -67,12 +67,16 @@ static struct sl_mag_block *block_at(size_t i)
     return (struct sl_mag_block *)((unsigned char *)SL_G->mag_base + i * block_stride());
 }
 
+/* Blocks handed out so far: block_take() raises the count under the
+ * owners-list lock while other threads check magazines against it. */
+static size_t blocks_used(void) { return __atomic_load_n(&SL_G->mag_used, __ATOMIC_ACQUIRE); }
+
 /* Whether b is a block of the reservation that has been handed out. */
 static bool block_valid(const struct sl_mag_block *b)
 {
     uintptr_t off = (uintptr_t)b - (uintptr_t)SL_G->mag_base;
     return SL_G->mag_base != NULL && (uintptr_t)b >= (uintptr_t)SL_G->mag_base &&
-           off < SL_G->mag_used * block_stride() && off % block_stride() == 0;
+           off < blocks_used() * block_stride() && off % block_stride() == 0;
 }
 
 /* m itself if it is NULL or one of the magazines of a block of the
@@ -84,7 +88,7 @@ static struct sl_mag *mag_checked(const struct sl_owner *o, struct sl_mag *m)
     size_t stride = block_stride(), off = (size_t)((uintptr_t)m - (uintptr_t)SL_G->mag_base);
     size_t inner = off % stride;
     if (SL_G->mag_base == NULL || (uintptr_t)m < (uintptr_t)SL_G->mag_base ||
-        off / stride >= SL_G->mag_used || inner % sizeof *m != 0 ||
+        off / stride >= blocks_used() || inner % sizeof *m != 0 ||
         inner / sizeof *m >= MAG_WAYS)
         owner_fatal(o, "free", "corrupted metadata: magazine list holds %p", (void *)m);
     return m;
@@ -221,7 +225,7 @@ static struct sl_mag_block *block_take(void)
     b = block_at(i);
     if (sl_os_commit(b, block_stride() - sl_os_page_size()) != 0)
         return NULL;
-    meta_globals_begin()->mag_used = i + 1;
+    __atomic_store_n(&meta_globals_begin()->mag_used, i + 1, __ATOMIC_RELEASE);
     meta_globals_end();
     return b;
 }

@@ -61,6 +61,7 @@ struct sl_mag;
 struct sl_owner_state {
     pthread_mutex_t lock;
     uint64_t seals;          /* seals that succeeded */
+    uint64_t unseals;        /* unseals that succeeded */
     struct sl_mag *mags;     /* the threads' magazines of this cache */
     /* Bumped when a seal, destroy or fork empties the magazines
      * (magazine.h). Every fast path reads it: a line of its own, away from

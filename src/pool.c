@@ -213,6 +213,15 @@ int seal_pool_seal(seal_pool *p)
     return lifecycle_seal(owner_validate(p, OWNER_POOL, "seal_pool_seal"));
 }
 
+int seal_pool_unseal(seal_pool *p)
+{
+    if (p == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    return lifecycle_unseal(owner_validate(p, OWNER_POOL, "seal_pool_unseal"));
+}
+
 void seal_pool_destroy(seal_pool *p)
 {
     if (p == NULL)

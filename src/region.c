@@ -509,6 +509,80 @@ int region_seal(struct sl_region *r, sl_census_fn census)
     return rc;
 }
 
+/* ---- unseal -------------------------------------------------------------- */
+
+/* Make the run of SEALED spans [first, end) of a writable again (control
+ * open, in place). The order keeps every state truthful (region.h): the
+ * pages become writable first (under pkey, tagged with the default key
+ * again, as an OPEN span's are); if that fails nothing else changes and
+ * the spans stay SEALED. Then each slab's writable record is rebuilt from
+ * its span record (reopen), the records say OPEN, and last the open bits
+ * are set, which lets the fast paths in (release: they see whole records).
+ * In between, lookups still call the spans sealed while they are
+ * writable: the unseal's caller asked for exactly that. */
+static int unseal_run(const struct seal_tx *tx, uint32_t first, uint32_t end, sl_reopen_fn reopen)
+{
+    struct sl_arena *a = tx->a;
+    void *addr = (void *)arena_unit_addr(a, first);
+    size_t len = (size_t)(end - first) * a->unit;
+    int rc = a->region->pkey >= 0 ? sl_os_pkey_protect(addr, len, 0) : sl_os_commit(addr, len);
+    if (rc != 0)
+        return -1;
+    for (uint32_t i = first; i < end; i += arena_span(a, i)->span)
+        if (reopen != NULL)
+            reopen(a, i);
+    mark_run(tx, first, end, UNIT_OPEN, false);
+    for (uint32_t i = first; i < end; i += arena_span(a, i)->span)
+        open_mark(a, i, true);
+    return 0;
+}
+
+/* Every SEALED span of a (none is mseal'd: only a permanent owner's are,
+ * and it is refused before), in runs of adjacent spans. */
+static int arena_unseal(const struct seal_tx *tx, sl_reopen_fn reopen)
+{
+    const struct sl_arena *a = tx->a;
+    int rc = 0, err = 0;
+    uint32_t hwm = arena_hwm(a), first = 0, end = 0;
+    for (uint32_t i = 0; i <= hwm;) {
+        const struct sl_span *s = i < hwm ? arena_span(a, i) : NULL;
+        if (s != NULL && (s->span == 0 || s->head != i || s->span > hwm - i ||
+                          (s->state == UNIT_SEALED && s->msealed)))
+            sl_report(&a->region->who, "unseal", "corrupted metadata: span %u of arena %u", i, a->id);
+        bool joins = s != NULL && s->state == UNIT_SEALED;
+        if (end != first && (!joins || end != i)) {
+            if (unseal_run(tx, first, end, reopen) != 0)
+                rc = -1, err = errno;
+            first = end = 0;
+        }
+        if (s == NULL)
+            break;
+        if (joins) {
+            first = end == first ? i : first;
+            end = i + s->span;
+        }
+        i += s->span;
+    }
+    if (rc != 0)
+        errno = err;
+    return rc;
+}
+
+int region_unseal(struct sl_region *r, sl_reopen_fn reopen)
+{
+    int rc = 0, err = 0;
+    for (unsigned ai = 0; ai < r->n_arenas; ai++) {
+        struct seal_tx tx = {.a = r->arenas[ai]}; /* in place */
+        ctl_open(tx.a);
+        if (arena_unseal(&tx, reopen) != 0)
+            rc = -1, err = errno;
+        ctl_close(tx.a);
+    }
+    if (rc != 0)
+        errno = err;
+    return rc;
+}
+
 /* ---- sealed frees and reclaim ---------------------------------------------- */
 
 uint32_t region_sealed_free(struct sl_arena *a, uint32_t idx, uint32_t slot, const char *call)

@@ -25,7 +25,10 @@
  *           it SEALED unless it verifiably holds no object.
  *   SEALED  read-only; nothing new is allocated in it; frees clear its
  *           sealed bitmap; when that is empty region_reclaim() makes it
- *           FREE (or PINNED for a permanent owner).
+ *           FREE (or PINNED for a permanent owner). region_unseal()
+ *           (teardown, never for a permanent owner) makes it OPEN again:
+ *           pages writable first, then its slab record rebuilt from the
+ *           span record, then the state and the open bit.
  *   PINNED  mseal'd, empty, never reused; counted as pinned memory.
  *
  * Where the state lives (the point of README "Security"): everything that
@@ -40,9 +43,9 @@
  *    record per unit (span length, head, state, mseal marks, live count, a
  *    large allocation's size, and for a sealed slab the bitmap of its live
  *    slots). They change only through meta.h's writers (meta_open()/
- *    meta_close() around a take, a large seal or a reclaim; meta_write()
- *    for a small seal, whose changes are staged in a private copy, and for
- *    a sealed free), always under the owner's lock. A seal visits the
+ *    meta_close() around a take, a large seal, an unseal or a reclaim;
+ *    meta_write() for a small seal, whose changes are staged in a private
+ *    copy, and for a sealed free), always under the owner's lock. A seal visits the
  *    spans the open and retry bitmaps name, and each must agree with its
  *    span record;
  *  - slab records (slab.h): the bookkeeping of OPEN slabs (taken bitmap,
@@ -249,6 +252,19 @@ typedef uint32_t (*sl_census_fn)(const struct sl_arena *a, uint32_t idx, uint64_
  * 0, or -1 + errno: spans whose mprotect succeeded are SEALED, the rest
  * stay OPEN. */
 int region_seal(struct sl_region *r, sl_census_fn census);
+
+/* Rebuild the writable record of SEALED slab idx of a from its span record
+ * for an unseal, its pages writable again: the slab layer's slab_reopen(),
+ * handed down by the caller of region_unseal(). */
+typedef void (*sl_reopen_fn)(struct sl_arena *a, uint32_t idx);
+
+/* Make every SEALED span of r OPEN again, its pages read-write (one system
+ * call per contiguous run), slabs' writable records rebuilt by reopen
+ * (NULL for regions of large spans). r must not be permanent (its mseal'd
+ * spans could not change: the caller refuses it first). 0, or -1 + errno:
+ * runs whose pages could not be made writable stay SEALED, the rest are
+ * OPEN (region.c: the order of the steps). */
+int region_unseal(struct sl_region *r, sl_reopen_fn reopen);
 
 /* A sealed slab's slot `slot` (head idx of a) is freed: clear its bit in
  * the span record. Aborts (naming call) unless that slot is live. Returns

@@ -432,6 +432,26 @@ static bool slot_free_is_zero(uintptr_t p, size_t n, const unsigned char *presen
     return zero;
 }
 
+/* Whether the pages of slab idx of a that have memory are known: present
+ * filled (CENSUS_MAX_PAGES entries) by sl_os_present(). */
+static bool slab_present(const struct sl_arena *a, uint32_t idx, unsigned char *present)
+{
+    size_t pages = a->region->unit / sl_os_page_size();
+    return pages <= CENSUS_MAX_PAGES &&
+           sl_os_present((void *)arena_unit_addr(a, idx), a->region->unit, present) == 0;
+}
+
+/* The popcount of a slab's live bitmap, which must equal its count. */
+static uint32_t live_counted(const struct sl_arena *a, uint32_t idx, const uint64_t *bits,
+                             uint32_t count, const char *call)
+{
+    uint32_t live = popcount_bits(bits, (a->region->slots + 63) / 64);
+    if (live != count)
+        sl_report(&a->region->who, call, "corrupted metadata: bitmap of slab %u of arena %u "
+                  "disagrees with its count", idx, a->id);
+    return live;
+}
+
 uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits)
 {
     const struct sl_region *r = a->region;
@@ -439,10 +459,7 @@ uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits
     const uint8_t *st = slot_states(r, u);
     uint32_t words = (r->slots + 63) / 64;
     memcpy(live_bits, u->bits, (size_t)words * 8);
-    uint32_t live = popcount_bits(live_bits, words);
-    if (live != u->live)
-        sl_report(&r->who, "seal", "corrupted metadata: bitmap of slab %u of arena %u "
-                  "disagrees with its count", idx, a->id);
+    uint32_t live = live_counted(a, idx, live_bits, u->live, "seal");
     if (live == r->slots)
         return live;
     /* Every free slot: its state says so (the magazines were drained), and
@@ -450,9 +467,9 @@ uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits
      * their slots need no reading (which would fault memory in, for memfd
      * slabs). A full slab costs nothing here. */
     uintptr_t base = arena_unit_addr(a, idx);
-    size_t pg = sl_os_page_size(), pages = r->unit / pg;
+    size_t pg = sl_os_page_size();
     unsigned char present[CENSUS_MAX_PAGES];
-    bool known = pages <= CENSUS_MAX_PAGES && sl_os_present((void *)base, r->unit, present) == 0;
+    bool known = slab_present(a, idx, present);
     for (uint32_t w = 0; w < words; w++) {
         uint64_t free = ~live_bits[w];
         if (w == r->slots / 64)
@@ -467,6 +484,51 @@ uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits
         }
     }
     return live;
+}
+
+void slab_reopen(struct sl_arena *a, uint32_t idx)
+{
+    const struct sl_region *r = a->region;
+    const struct sl_span *s = arena_span(a, idx);
+    struct sl_unit *u = arena_unit(a, idx);
+    uint8_t *st = slot_states(r, u);
+    uint32_t words = (r->slots + 63) / 64;
+    /* The span record decides; the dead writable record is overwritten. */
+    memcpy(u->bits, s->bits, (size_t)words * 8);
+    u->live = live_counted(a, idx, s->bits, s->live, "unseal");
+    u->claimed = 0;
+    u->bump = 0;
+    u->nonfull[0] = u->nonfull[1] = 0;
+    for (uint32_t i = 0; i < r->slots; i++)
+        if (bit_get(s->bits, i))
+            u->bump = i + 1;
+    /* Free slots: FREE, no size; below bump, listed in the summary. Slots
+     * freed while sealed still hold their bytes (a sealed free never
+     * writes): every free slot with memory behind it is zeroed unless it
+     * reads as zeros already, as a free of an open slab leaves it. */
+    uintptr_t base = arena_unit_addr(a, idx);
+    size_t pg = sl_os_page_size();
+    unsigned char present[CENSUS_MAX_PAGES];
+    bool known = slab_present(a, idx, present);
+    for (uint32_t i = 0; i < r->slots; i++) {
+        if (bit_get(s->bits, i)) {
+            state_set(st, i, SLOT_LIVE);
+            continue;
+        }
+        uintptr_t p = base + (uintptr_t)i * r->stride;
+        state_set(st, i, SLOT_FREE);
+        if (r->sizes)
+            slot_sizes(r, u)[i] = 0;
+        if (i < u->bump)
+            u->nonfull[i / 4096] |= 1ull << (i / 64 % 64);
+        if (!slot_free_is_zero(p, r->stride, known ? present : NULL, base, pg)) {
+            sl_unpoison(p, r->stride);
+            memset((void *)p, 0, r->stride);
+        }
+        sl_poison(p, r->stride);
+    }
+    if (u->live < r->slots)
+        bit_set(a->partial, idx);
 }
 
 SL_RACY_READER bool slab_find(const struct sl_arena *a, uintptr_t addr, struct sl_obj *out)

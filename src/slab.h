@@ -18,7 +18,10 @@
  * into the slab's read-only span record (region.h). From then on the
  * writable record is dead: a free of a sealed object clears its bit in the
  * span record through the kernel-mediated writer, and the slab is
- * reclaimed when that bitmap is empty.
+ * reclaimed when that bitmap is empty. An unseal (teardown) brings the
+ * record back to life from the span record: slab_reopen() makes the live
+ * set the taken set, zeroes the slots freed while sealed, and the slab is
+ * OPEN again, for the ordinary free path.
  * Invariants, checked where they are relied upon:
  *  - popcount(taken) == live in an OPEN slab (verified at a seal);
  *  - a slot is handed out only from a slab that the read-only open bitmap
@@ -76,6 +79,14 @@ uint32_t slab_live_count(const struct sl_arena *a, uint32_t idx, const struct sl
 
 /* The census of OPEN slab idx of a for a seal (sl_census_fn, region.h). */
 uint32_t slab_census(const struct sl_arena *a, uint32_t idx, uint64_t *live_bits);
+
+/* The reopen of SEALED slab idx of a for an unseal (sl_reopen_fn,
+ * region.h), its pages already writable: the writable record is rebuilt
+ * from the span record (taken bits, slot states, count, bump index, the
+ * summaries; sizes of free slots cleared), every free slot is zeroed and
+ * poisoned, and the slab is partial if it has room. Aborts if the span
+ * record's count disagrees with its bitmap. */
+void slab_reopen(struct sl_arena *a, uint32_t idx);
 
 /* The cursor leaves its slab, which other cursors may then adopt. */
 void slab_drop_cursor(struct sl_region *r, struct sl_cursor *cur);

@@ -10,7 +10,8 @@
  * (mseal'd spans, which cannot be given back), and resident: the pages of
  * every span that is not FREE that the process's own memory backs, asked
  * of the kernel (sl_os_resident(), once per run of adjacent spans), since
- * a span is committed whole but written page by page.
+ * a span is committed whole but written page by page. Seals and unseals
+ * are counted by lifecycle.c, in the owner's state.
  * The printer reads each owner through the public calls, so the table
  * shows exactly what a program gets.
  */
@@ -82,6 +83,7 @@ static int owner_stats(struct sl_owner *o, struct seal_stats *out)
         region_for_each_span(&o->regions[i], count_span, &y);
     flush_run(&y);
     t.seals = o->st->seals;
+    t.unseals = o->st->unseals;
     owner_unlock(o);
     *out = t;
     return 0;
@@ -108,12 +110,12 @@ static void print_owner(struct sl_owner *o, void *ctx)
         seal_pool_stats((seal_pool *)o, &s);
     if (s.object_size != 0)
         snprintf(size, sizeof size, "%llu", (unsigned long long)s.object_size);
-    fprintf(out, "%-6s %-20.20s %8s %10llu %10llu %7llu %12llu %12llu %12llu %12llu %6llu\n",
+    fprintf(out, "%-6s %-20.20s %8s %10llu %10llu %7llu %12llu %12llu %12llu %12llu %6llu %7llu\n",
             owner_kind(o), o->name, size, (unsigned long long)s.live,
             (unsigned long long)s.sealed, (unsigned long long)s.spans,
             (unsigned long long)s.committed_bytes, (unsigned long long)s.resident_bytes,
             (unsigned long long)s.sealed_bytes, (unsigned long long)s.pinned_bytes,
-            (unsigned long long)s.seals);
+            (unsigned long long)s.seals, (unsigned long long)s.unseals);
 }
 
 void seal_stats_print(FILE *out)
@@ -121,9 +123,9 @@ void seal_stats_print(FILE *out)
     if (out == NULL)
         out = stderr;
     fprintf(out, "sealloc stats (write-rare: %s)\n", seal_write_rare_mechanism());
-    fprintf(out, "%-6s %-20s %8s %10s %10s %7s %12s %12s %12s %12s %6s\n", "kind", "name",
+    fprintf(out, "%-6s %-20s %8s %10s %10s %7s %12s %12s %12s %12s %6s %7s\n", "kind", "name",
             "objsize", "live", "sealed", "spans", "committed", "resident", "sealed_b",
-            "pinned_b", "seals");
+            "pinned_b", "seals", "unseals");
     owner_for_each(print_owner, out);
     size_t orphan = owner_pinned_after_destroy();
     if (orphan != 0)

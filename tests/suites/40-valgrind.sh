@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # A representative subset of the unit programs (plain build) under valgrind
 # memcheck: caches, pools, misuse aborts, write-rare under every mechanism,
-# registry and stats. Any memcheck error (or a definite leak) makes the
+# registry and stats, unseal. Any memcheck error (or a definite leak) makes the
 # program exit 99, which fails the suite; `timeout` bounds each program.
 # Left out: test_os (it hands unmapped pages to the kernel on purpose),
 # test_fault (valgrind routes faults through its own signal machinery) and
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 command -v valgrind >/dev/null || { echo "SKIP valgrind: not installed"; exit 0; }
 build_variant plain
 rc=0
-for name in test_cache test_magazine test_pool test_misuse test_writerare test_registry; do
+for name in test_cache test_magazine test_pool test_misuse test_writerare test_registry test_unseal; do
     run_unit valgrind "build/plain/tests/$name" timeout 600 valgrind -q --trace-children=yes --error-exitcode=99 \
         --leak-check=full --errors-for-leak-kinds=definite --child-silent-after-fork=yes || rc=1
 done

@@ -94,6 +94,7 @@ example seal_pool_create 0
 example seal_write 0
 example seal_stats_print 0
 example seal_cache_stats 0
+example seal_cache_unseal 0
 example seal_scope_push 0
 example seal_cache_require SIGABRT
 example seal_fault_handler_install SIGSEGV

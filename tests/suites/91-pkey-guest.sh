@@ -11,10 +11,12 @@
 # 60-examples as built here (plain variant); boots it with
 # `qemu-system-x86_64 -cpu max -smp 2`, where tests/guest/init runs them
 # with SEALLOC_WRITE_RARE=pkey (pkey is opt-in); and reports every result
-# line the guest prints, named guest/<suite>/<test>. Inside the guest a SKIP that
-# names protection keys is a failure, and so is a run without the runner's
-# summary and tests/guest/init's last line (a crash, a hang). Without QEMU
-# the suite fails. Logs are in kernel/build/pkey-guest/.
+# line the guest prints, named guest/<suite>/<test>. Inside the guest a SKIP
+# that names protection keys is a failure, and so is one that names
+# anonymous mapping names (the config has CONFIG_ANON_VMA_NAME, for
+# test_names), and so is a run without the runner's summary and
+# tests/guest/init's last line (a crash, a hang). Without QEMU the suite
+# fails. Logs are in kernel/build/pkey-guest/.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/kernel"
@@ -77,6 +79,8 @@ tr -d '\r' < "$console" | awk '
         line = substr($0, 6)
         if ($1 == "SKIP" && tolower(line) ~ /pkey|protection key/)
             print "FAIL guest/" suite line " (a protection-key test skipped)"
+        else if ($1 == "SKIP" && tolower(line) ~ /vma_anon_name|anon_vma_name/)
+            print "FAIL guest/" suite line " (an anonymous-names test skipped)"
         else
             print $1 " guest/" suite line
     }

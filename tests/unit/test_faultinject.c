@@ -9,15 +9,17 @@
  * caches, write-rare and permanent pools): it creates them, fills
  * thousands of objects, seals, allocates again, writes rarely, frees
  * whole slabs (reclaim, pinning), reallocates a sealed allocation, seals
- * again and destroys everything. Each call that fails must fail with NULL
+ * again, unseals two owners (teardown), writes and frees there, seals
+ * them once more and destroys everything. Each call that fails must fail with NULL
  * or -1 and an errno the os layer can give (ENOMEM, EIO, EMFILE); it is
  * then retried once (the injected failure is one-shot) and must succeed.
  * After a failed seal, every object must be sealed exactly when its page is
  * read-only (asked of the kernel without a store), and the stats must
- * count exactly those objects as sealed. After a failed write-rare the
- * target must be unchanged. At the end every object holds what was
- * written, and once everything is destroyed no descriptor is left open
- * and no address space is left mapped but the pinned pages the stats
+ * count exactly those objects as sealed; the same after a failed unseal
+ * (no object is left unsealed on a read-only page). After a failed
+ * write-rare the target must be unchanged. At the end every object holds
+ * what was written, and once everything is destroyed no descriptor is left
+ * open and no address space is left mapped but the pinned pages the stats
  * report. Each injection runs in a forked child of a parent that has
  * done the one-time initialisation.
  *
@@ -199,6 +201,33 @@ static void seal_owner(int k)
             EXPECT(seal_is_sealed(wl.objs[i].p) && !writable(wl.objs[i].p));
 }
 
+/* Unseal k (teardown), then write every object of it: after a failed
+ * unseal too, sealed exactly where read-only. A permanent owner refuses
+ * with EPERM and no system call. */
+static void unseal_owner(int k, bool permanent)
+{
+    if (k < 0)
+        return;
+    const struct owner *w = &wl.owners[k];
+    int rc;
+    if (permanent) {
+        errno = 0;
+        rc = w->pool ? seal_pool_unseal(w->h) : seal_cache_unseal(w->h);
+        EXPECT(rc == -1 && errno == EPERM);
+        return;
+    }
+    RETRY(rc, w->pool ? seal_pool_unseal(w->h) : seal_cache_unseal(w->h), rc == 0, check_seal_state(k));
+    for (int i = 0; i < wl.n_objs; i++) {
+        struct obj *o = &wl.objs[i];
+        if (o->owner != k)
+            continue;
+        EXPECT(!seal_is_sealed(o->p) && writable(o->p));
+        o->fill ^= 0x5a;
+        o->head_set = false;
+        fill(o);
+    }
+}
+
 static bool holds(const struct obj *o)
 {
     const unsigned char *b = o->p;
@@ -301,6 +330,12 @@ static void workload(void)
     free_first(pool, 100);
     for (int k = 0; k < wl.n_owners; k++)
         seal_owner(k);
+    unseal_owner(plain, false);
+    unseal_owner(pool, false);
+    unseal_owner(perm, true);
+    free_first(plain, 10);
+    seal_owner(plain);
+    seal_owner(pool);
     for (int i = 0; i < wl.n_objs; i++)
         EXPECT(holds(&wl.objs[i]));
     for (int k = 0; k < wl.n_owners; k++) {

@@ -26,7 +26,7 @@ static struct seal_stats dirty(void)
 static void convention(void)
 {
     CHECK(sizeof(struct seal_stats) == 128);
-    CHECK(SEAL_STATS_VERSION == 1);
+    CHECK(SEAL_STATS_VERSION == 2);
     seal_cache *c = seal_cache_create("conv", 40, 0, SEAL_WRITE_RARE);
     struct seal_stats s = dirty();
     CHECK(seal_cache_stats(c, &s) == 0);
@@ -35,7 +35,8 @@ static void convention(void)
     for (size_t i = 0; i < sizeof s.reserved / sizeof s.reserved[0]; i++)
         CHECK(s.reserved[i] == 0);
     CHECK(s.live == 0 && s.sealed == 0 && s.spans == 0 && s.committed_bytes == 0 &&
-          s.resident_bytes == 0 && s.sealed_bytes == 0 && s.pinned_bytes == 0 && s.seals == 0);
+          s.resident_bytes == 0 && s.sealed_bytes == 0 && s.pinned_bytes == 0 && s.seals == 0 &&
+          s.unseals == 0);
     errno = 0;
     CHECK(seal_cache_stats(c, NULL) == -1 && errno == EINVAL);
     seal_pool *p = seal_pool_create("conv-pool", 0);
@@ -154,8 +155,8 @@ static bool row_of(const char *name, unsigned long long v[9])
     fclose(f);
     bool found = false;
     for (char *l = strtok(text, "\n"); l != NULL && !found; l = strtok(NULL, "\n"))
-        found = sscanf(l, "%15s %63s %23s %llu %llu %llu %llu %llu %llu %llu %llu", kind, row, size,
-                       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) == 11 &&
+        found = sscanf(l, "%15s %63s %23s %llu %llu %llu %llu %llu %llu %llu %llu %llu", kind, row,
+                       size, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) == 12 &&
                 strcmp(row, name) == 0;
     free(text);
     return found;
@@ -166,15 +167,15 @@ static void printer_uses_the_calls(void)
     seal_pool *p = seal_pool_create("printed", 0);
     for (int i = 0; i < 5; i++)
         memset(seal_pool_alloc(p, 100 + (size_t)i * 5000), 1, 100);
-    CHECK(seal_pool_seal(p) == 0);
+    CHECK(seal_pool_seal(p) == 0 && seal_pool_unseal(p) == 0 && seal_pool_seal(p) == 0);
     seal_pool_alloc(p, 7);
     unsigned long long v[9];
     struct seal_stats s;
     CHECK(row_of("printed", v) && seal_pool_stats(p, &s) == 0);
     CHECK(v[0] == s.live && v[1] == s.sealed && v[2] == s.spans && v[3] == s.committed_bytes &&
           v[4] == s.resident_bytes && v[5] == s.sealed_bytes && v[6] == s.pinned_bytes &&
-          v[7] == s.seals);
-    CHECK(s.live == 6 && s.sealed == 5 && s.seals == 1);
+          v[7] == s.seals && v[8] == s.unseals);
+    CHECK(s.live == 6 && s.sealed == 5 && s.seals == 2 && s.unseals == 1);
     seal_pool_destroy(p);
 }
 
