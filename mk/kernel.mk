@@ -3,15 +3,12 @@
 # tested under QEMU by kernel/run-tests.sh. See kernel/README.md.
 #
 #   make kernel-test                 KUnit suites, crash-test boots (LKDTM
-#                                    WRITE_SEALED must oops), benchmark boot
+#                                    WRITE_SEALED must oops), benchmark boot,
+#                                    SELinux avtab boots (selinux-test.sh)
 #   make kernel-test KERNEL_DEBUG=1  the same plus a lockdep + KASAN KUnit run
-#   make kernel-test KERNEL_SELINUX=1  the same plus the SELinux avtab boots
-#                                    (kernel/selinux-test.sh; two NET+SELinux
-#                                    kernels, too long for make test)
 #   make kernel-bench                the boot-time benchmark figures only
 
 KERNEL_DEBUG ?= 0
-KERNEL_SELINUX ?= 0
 
 TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
@@ -19,7 +16,7 @@ TEST_DEBS += checkpolicy
 
 .PHONY: kernel-test kernel-bench
 kernel-test:
-	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_SELINUX=$(KERNEL_SELINUX) kernel/run-tests.sh
+	KERNEL_DEBUG=$(KERNEL_DEBUG) kernel/run-tests.sh
 
 kernel-bench:
 	kernel/run-tests.sh --bench

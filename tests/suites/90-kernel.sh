@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: MIT
 # 90-kernel.sh - the kernel suite of `make test`: runs kernel/run-tests.sh
 # (patch series applied to linux-source-6.12, KUnit slab_seal and slub_test
-# suites under QEMU, LKDTM WRITE_SEALED oops check, benchmark boot; with
-# KERNEL_DEBUG=1 also lockdep + KASAN) and turns its result file into one
-# PASS/FAIL/SKIP line per KUnit case, boot check and build step. The script's
-# own output is passed through as log, indented so that it never reads as a
-# result line.
+# suites under QEMU, LKDTM WRITE_SEALED oops check, benchmark boot,
+# SELinux's sealed avtab boots; with KERNEL_DEBUG=1 also lockdep + KASAN) and
+# turns its result file into one PASS/FAIL/SKIP line per KUnit case, boot
+# check and build step. The script's own output is passed through as log,
+# indented so that it never reads as a result line.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 results="$top/kernel/build/results/results.txt"
