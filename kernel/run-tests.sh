@@ -17,6 +17,7 @@
 #   5. with KERNEL_DEBUG=1 (or --debug), also runs the KUnit suites on a
 #      lockdep + KASAN kernel (config/debug.config) and checks the log is
 #      clean,
+#   5b. with KERNEL_BISECT=1, builds the tree after each patch (bisect.sh),
 #   6. prints one line per result, "PASS <name>", "FAIL <name>" or
 #      "SKIP <name>", also kept in kernel/build/results/results.txt, and
 #      exits non-zero if anything failed.
@@ -279,6 +280,13 @@ if [ "$debug" = 1 ]; then
     fi
 else
     result SKIP "lockdep+KASAN configuration" "run with KERNEL_DEBUG=1"
+fi
+
+# 6. Each patch builds on its own: kernel/bisect.sh, opt-in (KERNEL_BISECT=1)
+if [ "${KERNEL_BISECT:-0}" = 1 ]; then
+    timed bisect "$here/bisect.sh" | tee "$res/bisect.txt" | grep -E '^(PASS|FAIL) ' >> "$results"
+    grep -q '^PASS ' "$res/bisect.txt" && ! grep -q '^FAIL ' "$res/bisect.txt" ||
+        result FAIL "bisect: build after each patch" "see $res/bisect.txt"
 fi
 
 finish

@@ -8,10 +8,13 @@
 #   make kernel-test KERNEL_SELINUX=1  the same plus the SELinux avtab boots
 #                                    (kernel/selinux-test.sh; two NET+SELinux
 #                                    kernels, too long for make test)
+#   make kernel-test KERNEL_BISECT=1  the same plus a build after each patch
+#                                    of the series (kernel/bisect.sh)
 #   make kernel-bench                the boot-time benchmark figures only
 
 KERNEL_DEBUG ?= 0
 KERNEL_SELINUX ?= 0
+KERNEL_BISECT ?= 0
 
 TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
@@ -19,7 +22,8 @@ TEST_DEBS += checkpolicy
 
 .PHONY: kernel-test kernel-bench
 kernel-test:
-	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_SELINUX=$(KERNEL_SELINUX) kernel/run-tests.sh
+	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_SELINUX=$(KERNEL_SELINUX) \
+		KERNEL_BISECT=$(KERNEL_BISECT) kernel/run-tests.sh
 
 kernel-bench:
 	kernel/run-tests.sh --bench
