@@ -7,12 +7,12 @@
 # It keeps the series applied in kernel/build/linux (kernel/tree.sh), checks
 # each of its commits out in turn, oldest first, in a second git worktree,
 # kernel/build/bisect/linux, and builds it incrementally in
-# kernel/build/bisect/build: a tinyconfig kernel with config/crash.config
-# (SMP, SLUB_DEBUG, SLAB_SEALING, LKDTM, the benchmark) plus
-# config/bisect.config (modules, KUnit with the slab_seal suite as a module,
-# lockdep's held-lock tracking), `make bzImage modules`. An option of the
-# fragments must have survived olddefconfig as soon as the commit defines
-# it (CONFIG_SLAB_SEALING_KUNIT_TEST from the KUnit patch on, ...).
+# kernel/build/bisect/build: a tinyconfig kernel with config/bisect.config
+# (SMP, SLUB_DEBUG, SLAB_SEALING, LKDTM, the benchmark, modules, KUnit with
+# the slab_seal suite as a module, lockdep's held-lock tracking),
+# `make bzImage modules`. An option of the fragment must have survived
+# olddefconfig as soon as the commit defines it
+# (CONFIG_SLAB_SEALING_KUNIT_TEST from the KUnit patch on, ...).
 #
 # Prints "PASS kernel: bisect NN <subject>" or "FAIL ..." per commit and
 # exits non-zero if one failed. Logs: kernel/build/results/bisect-NN.log.
@@ -27,7 +27,7 @@ res="$build/results"
 jobs=${JOBS:-2}
 wt="$build/bisect/linux"
 out="$build/bisect/build"
-frags=("$here/config/crash.config" "$here/config/bisect.config")
+frags=("$here/config/bisect.config")
 
 log() { echo "bisect: $*"; }
 mkdir -p "$res" "$build/bisect"
