@@ -204,11 +204,12 @@ else
 fi
 
 boot() { # boot mode: boot the crash-test kernel, console to $res/boot-mode.log
+    # slab_debug= names the benchmark's sealable cache: it must say it ignores it
     local mode="$1"
     timeout 300 qemu-system-x86_64 -machine accel=tcg -cpu qemu64 -smp 2 -m 512 \
         -nographic -no-reboot -kernel "$crash/arch/x86/boot/bzImage" \
         -initrd "$initramfs" \
-        -append "console=ttyS0 panic=-1 sealtest=$mode" \
+        -append "console=ttyS0 panic=-1 sealtest=$mode slab_debug=FZPU,seal_bench_sealable" \
         < /dev/null > "$res/boot-$mode.log" 2>&1
 }
 
@@ -221,6 +222,11 @@ if [ "$crash_ok" = 1 ]; then
     else
         tail -n 40 "$blog"
         result FAIL "boot crash-test kernel, run benchmark" "see $blog"
+    fi
+    if grep -a -q "SLUB seal_bench_sealable: sealable cache, slab_debug options ignored" "$blog"; then
+        result PASS "slab_debug= on a sealable cache is reported as ignored"
+    else
+        result FAIL "slab_debug= on a sealable cache is reported as ignored" "see $blog"
     fi
     grep -a "slab_seal_bench:\|DirectMap" "$blog" | tr -d '\r' > "$res/bench.txt"
     cat "$res/bench.txt"
