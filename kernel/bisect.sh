@@ -16,6 +16,9 @@
 #
 # Prints "PASS kernel: bisect NN <subject>" or "FAIL ..." per commit and
 # exits non-zero if one failed. Logs: kernel/build/results/bisect-NN.log.
+# A commit whose source tree (git tree id) already built with the same
+# fragment is not built again (kernel/build/bisect/passed), so that after a
+# change to a late patch only the commits from that patch on are rebuilt.
 # Invariant: kernel/build/linux itself is never checked out elsewhere, so
 # the other builds stay incremental.
 set -uo pipefail
@@ -56,15 +59,25 @@ bisect_config() { # merge the fragments, then check the options this commit defi
     [ -z "$missing" ] || { log "config lacks" $missing; return 1; }
 }
 
+passed="$build/bisect/passed"
+touch "$passed"
+frag_sum=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
+
 failed=0 n=0
 for c in $(git_ rev-list --reverse pristine..HEAD); do
     n=$((n + 1))
     nn=$(printf %02d "$n")
     subject=$(git_ log -1 --format=%s "$c")
+    key="$(git_ rev-parse "$c^{tree}") $frag_sum"
+    if grep -qxF "$key" "$passed"; then
+        echo "PASS kernel: bisect $nn $subject (this source tree built before)"
+        continue
+    fi
     git -C "$wt" checkout -q --detach "$c" || { echo "FAIL kernel: bisect $nn $subject (checkout)"; failed=1; continue; }
     start=$(date +%s)
     if { bisect_config && make -C "$wt" O="$out" -j"$jobs" bzImage modules; } > "$res/bisect-$nn.log" 2>&1; then
         echo "PASS kernel: bisect $nn $subject ($(( $(date +%s) - start ))s)"
+        echo "$key" >> "$passed"
     else
         grep -E 'error|Error|lacks' "$res/bisect-$nn.log" | head -n 20
         echo "FAIL kernel: bisect $nn $subject (see $res/bisect-$nn.log)"
