@@ -19,6 +19,7 @@
 #   5. with KERNEL_DEBUG=1 (or --debug), also runs the KUnit suites on a
 #      lockdep + KASAN kernel (config/debug.config) and checks the log is
 #      clean,
+#   5b. with KERNEL_BISECT=1, builds the tree after each patch (bisect.sh),
 #   6. prints one line per result, "PASS <name>", "FAIL <name>" or
 #      "SKIP <name>", also kept in kernel/build/results/results.txt, and
 #      exits non-zero if anything failed.
@@ -205,11 +206,12 @@ else
 fi
 
 boot() { # boot mode: boot the crash-test kernel, console to $res/boot-mode.log
+    # slab_debug= names the benchmark's sealable cache: it must say it ignores it
     local mode="$1"
     timeout 300 qemu-system-x86_64 -machine accel=tcg -cpu qemu64 -smp 2 -m 512 \
         -nographic -no-reboot -kernel "$crash/arch/x86/boot/bzImage" \
         -initrd "$initramfs" \
-        -append "console=ttyS0 panic=-1 sealtest=$mode" \
+        -append "console=ttyS0 panic=-1 sealtest=$mode slab_debug=FZPU,seal_bench_sealable" \
         < /dev/null > "$res/boot-$mode.log" 2>&1
 }
 
@@ -222,6 +224,11 @@ if [ "$crash_ok" = 1 ]; then
     else
         tail -n 40 "$blog"
         result FAIL "boot crash-test kernel, run benchmark" "see $blog"
+    fi
+    if grep -a -q "SLUB seal_bench_sealable: sealable cache, slab_debug options ignored" "$blog"; then
+        result PASS "slab_debug= on a sealable cache is reported as ignored"
+    else
+        result FAIL "slab_debug= on a sealable cache is reported as ignored" "see $blog"
     fi
     grep -a "slab_seal_bench:\|DirectMap" "$blog" | tr -d '\r' > "$res/bench.txt"
     cat "$res/bench.txt"
@@ -280,6 +287,13 @@ if [ "$debug" = 1 ]; then
     fi
 else
     result SKIP "lockdep+KASAN configuration" "run with KERNEL_DEBUG=1"
+fi
+
+# 6. Each patch builds on its own: kernel/bisect.sh, opt-in (KERNEL_BISECT=1)
+if [ "${KERNEL_BISECT:-0}" = 1 ]; then
+    timed bisect "$here/bisect.sh" | tee "$res/bisect.txt" | grep -E '^(PASS|FAIL) ' >> "$results"
+    grep -q '^PASS ' "$res/bisect.txt" && ! grep -q '^FAIL ' "$res/bisect.txt" ||
+        result FAIL "bisect: build after each patch" "see $res/bisect.txt"
 fi
 
 finish

@@ -6,9 +6,12 @@
 #                                    WRITE_SEALED must oops), benchmark boot,
 #                                    SELinux avtab boots (selinux-test.sh)
 #   make kernel-test KERNEL_DEBUG=1  the same plus a lockdep + KASAN KUnit run
+#   make kernel-test KERNEL_BISECT=1  the same plus a build after each patch
+#                                    of the series (kernel/bisect.sh)
 #   make kernel-bench                the boot-time benchmark figures only
 
 KERNEL_DEBUG ?= 0
+KERNEL_BISECT ?= 0
 
 TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
@@ -16,7 +19,7 @@ TEST_DEBS += checkpolicy
 
 .PHONY: kernel-test kernel-bench
 kernel-test:
-	KERNEL_DEBUG=$(KERNEL_DEBUG) kernel/run-tests.sh
+	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_BISECT=$(KERNEL_BISECT) kernel/run-tests.sh
 
 kernel-bench:
 	kernel/run-tests.sh --bench
