@@ -3,9 +3,10 @@
  * sealloc.hpp - header-only C++17 interface to sealloc (see sealloc(7)).
  *
  *   seal::cache<T>      a typed cache: make() constructs a T in it, destroy()
- *                       runs ~T and frees; seal(); require() is the
- *                       provenance check (aborts on a forged or unsealed T).
- *   seal::pool          variable-size allocations; make<T>(), seal(),
+ *                       runs ~T and frees; seal(), unseal() (for teardown);
+ *                       require() is the provenance check (aborts on a
+ *                       forged or unsealed T).
+ *   seal::pool          variable-size allocations; make<T>(), seal(), unseal(),
  *                       require(), and the memory behind seal::allocator.
  *   seal::allocator<T>  a standard allocator over a seal::pool, for
  *                       containers that are built once and then sealed: put
@@ -67,8 +68,8 @@ template <class T> struct same {
 };
 
 /* Owns one C cache or pool handle, with the calls common to both. */
-template <class H, void (*Destroy)(H *), int (*Seal)(H *), int (*Owns)(const H *, const void *),
-          void (*Require)(const H *, const void *)>
+template <class H, void (*Destroy)(H *), int (*Seal)(H *), int (*Unseal)(H *),
+          int (*Owns)(const H *, const void *), void (*Require)(const H *, const void *)>
 class owner {
   public:
     explicit owner(H *h, const char *what) : h_(h)
@@ -91,6 +92,11 @@ class owner {
     void seal(const char *what)
     {
         if (Seal(h_) != 0)
+            throw_errno(what);
+    }
+    void unseal(const char *what)
+    {
+        if (Unseal(h_) != 0)
             throw_errno(what);
     }
     bool owns(const void *p) const noexcept { return Owns(h_, p) == 1; }
@@ -137,13 +143,19 @@ template <class T> class cache {
 
     /* Seal every object made so far. Throws std::system_error. */
     void seal() { h_.seal("seal_cache_seal"); }
+    /* Make every sealed object writable again, for a teardown whose
+     * destructors store into the objects (seal_cache_unseal(3)). Throws
+     * std::system_error (EPERM for a permanent cache). */
+    void unseal() { h_.unseal("seal_cache_unseal"); }
     /* obj, if it is a live, sealed object of this cache; aborts otherwise. */
     const T &require(const T *obj) const { return h_.require(obj), *obj; }
     bool owns(const T *obj) const noexcept { return h_.owns(obj); }
     seal_cache *get() const noexcept { return h_.get(); }
 
   private:
-    detail::owner<seal_cache, seal_cache_destroy, seal_cache_seal, seal_cache_owns, seal_cache_require> h_;
+    detail::owner<seal_cache, seal_cache_destroy, seal_cache_seal, seal_cache_unseal, seal_cache_owns,
+                  seal_cache_require>
+        h_;
 };
 
 /* A pool of variable-size allocations. */
@@ -187,6 +199,9 @@ class pool {
 
     /* Seal every allocation made so far. Throws std::system_error. */
     void seal() { h_.seal("seal_pool_seal"); }
+    /* Make every sealed allocation writable again, as cache<T>::unseal()
+     * (seal_pool_unseal(3)). */
+    void unseal() { h_.unseal("seal_pool_unseal"); }
     /* obj, if it starts a live, sealed allocation of this pool; aborts
      * otherwise. */
     template <class T> const T &require(const T *obj) const { return h_.require(obj), *obj; }
@@ -194,7 +209,9 @@ class pool {
     seal_pool *get() const noexcept { return h_.get(); }
 
   private:
-    detail::owner<seal_pool, seal_pool_destroy, seal_pool_seal, seal_pool_owns, seal_pool_require> h_;
+    detail::owner<seal_pool, seal_pool_destroy, seal_pool_seal, seal_pool_unseal, seal_pool_owns,
+                  seal_pool_require>
+        h_;
 };
 
 /* A standard allocator drawing from a seal::pool, which must outlive every

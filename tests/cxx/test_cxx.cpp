@@ -169,6 +169,32 @@ void test_errors_thrown()
     CHECK(a == seal::allocator<char>(q));
 }
 
+/* Teardown of sealed containers: their destructors store into the pool
+ * (node links, the vector's pointers), so they run after an unseal; a
+ * permanent pool refuses it. */
+void test_unseal_for_teardown()
+{
+    seal::pool p("teardown");
+    table *t = p.make<table>(p);
+    for (int i = 0; i < 100; i++)
+        t->squares.push_back(i);
+    t->ids.emplace(sstring("a key long enough to live outside the SSO", seal::allocator<char>(p)), 1);
+    p.seal();
+    CHECK(seal_is_sealed(t) == 1 && seal_is_sealed(t->squares.data()) == 1);
+    p.unseal();
+    CHECK(seal_is_sealed(t) == 0 && seal_is_sealed(t->squares.data()) == 0);
+    p.destroy(t);
+    seal::pool perm("permanent", SEAL_PERMANENT);
+    perm.make<int>(1);
+    perm.seal();
+    try {
+        perm.unseal();
+        CHECK(!"a permanent pool was unsealed");
+    } catch (const std::system_error &e) {
+        CHECK(e.code() == std::errc::operation_not_permitted);
+    }
+}
+
 void forge(void *) { table_pool->require(new table(*table_pool)); }
 
 void test_require_forged()
@@ -187,5 +213,6 @@ int main()
     RUN(test_write_errors);
     RUN(test_errors_thrown);
     RUN(test_require_forged);
+    RUN(test_unseal_for_teardown);
     return check_exit();
 }

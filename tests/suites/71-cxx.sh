@@ -36,7 +36,7 @@ for std in c++17 c++20; do
 struct rule { int limit; };
 void f(seal::cache<rule> &c, seal::pool &p, const rule *r)
 {
-    c.seal(); seal::write(c.require(r).limit, 1); p.seal();
+    c.seal(); seal::write(c.require(r).limit, 1); p.seal(); c.unseal(); p.unseal();
     seal::allocator<int> a(p); a.deallocate(a.allocate(1), 1);
 }
 EOF_C
