@@ -13,12 +13,15 @@
 # the next run) and runs the slab_seal and slub_test suites with
 # tools/testing/kunit/kunit.py under QEMU (TCG, 2 vCPUs), with the kernel
 # arguments of kernel/run-tests.sh. A fragment line "# kunit.py: --ARG"
-# adds that one argument to kunit.py (kernel or QEMU arguments); kunit.py
-# itself fails when an option of a fragment did not survive olddefconfig.
+# adds that one argument to kunit.py (kernel or QEMU arguments); a line
+# "# test.log: REGEX" names a line the console log must hold, which shows
+# the configuration took effect at run time (a second NUMA node, KFENCE
+# initialised); kunit.py itself fails when an option of a fragment did not
+# survive olddefconfig.
 #
 # A configuration passes when kunit.py succeeds, both suites ran, no test
-# case failed and the console log holds no BUG, WARNING, KASAN or lockdep
-# report. Prints "PASS kernel: matrix <name>: <per-suite counts>, <times>"
+# case failed, the console log holds each "test.log:" line and no BUG,
+# WARNING, KASAN or lockdep report. Prints "PASS kernel: matrix <name>: <per-suite counts>, <times>"
 # or "FAIL ..." per configuration, and exits non-zero if one failed. Logs:
 # kernel/build/results/matrix-<name>.{log,json} and the build directory's
 # test.log.
@@ -73,10 +76,11 @@ EOF
 }
 
 run_config() { # run_config name fragment
-    local name="$1" frag="$here/config/$2" dir="$build/matrix-$1" extra=() rc detail
+    local name="$1" frag="$here/config/$2" dir="$build/matrix-$1" extra=() rc detail want
     [ "$name" = debug ] && dir="$build/kunit-debug"
     mapfile -t extra < <(sed -n 's/^# kunit\.py: //p' "$frag")
     log "$name: build and run in $dir"
+    rm -f "$res/matrix-$name.json"
     (cd "$src" && python3 tools/testing/kunit/kunit.py run \
         --arch=x86_64 --build_dir="$dir" --jobs="$jobs" \
         --kunitconfig="$here/config/kunit.config" --kunitconfig="$frag" \
@@ -95,6 +99,10 @@ run_config() { # run_config name fragment
         detail="$detail; reports in $dir/test.log"
         rc=1
     fi
+    while IFS= read -r want; do
+        grep -a -q -E "$want" "$dir/test.log" 2>/dev/null ||
+            { detail="$detail; no \"$want\" in $dir/test.log"; rc=1; }
+    done < <(sed -n 's/^# test\.log: //p' "$frag")
     if [ "$rc" = 0 ]; then
         echo "PASS kernel: matrix $name: $detail"
     else
