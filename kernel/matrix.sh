@@ -40,8 +40,8 @@ configs=(
     "freelist matrix-freelist.config"
     "preempt matrix-preempt.config"
     "kfence matrix-kfence.config"
-    "memcg matrix-memcg.config"
     "numa matrix-numa.config"
+    "memcg matrix-memcg.config"
     "debug debug.config"
 )
 
