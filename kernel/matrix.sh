@@ -76,7 +76,7 @@ EOF
 }
 
 run_config() { # run_config name fragment
-    local name="$1" frag="$here/config/$2" dir="$build/matrix-$1" extra=() rc detail want
+    local name="$1" frag="$here/config/$2" dir="$build/matrix-$1" extra=() rc detail elapsed want
     [ "$name" = debug ] && dir="$build/kunit-debug"
     mapfile -t extra < <(sed -n 's/^# kunit\.py: //p' "$frag")
     log "$name: build and run in $dir"
@@ -92,7 +92,8 @@ run_config() { # run_config name fragment
     rc=$?
     detail=$(counts "$res/matrix-$name.json" 2>/dev/null) || rc=1
     [ -n "$detail" ] || detail="no results"
-    detail="$detail; $(grep -o 'Elapsed time: .*' "$res/matrix-$name.log" | tail -n 1)"
+    elapsed=$(grep -o 'Elapsed time: .*' "$res/matrix-$name.log" | tail -n 1)
+    detail="$detail${elapsed:+; $elapsed}"
     if grep -a -E "BUG:|WARNING:|KASAN:|possible recursive locking|possible circular locking|inconsistent lock state|INFO: lockdep|lock held when returning" \
        "$dir/test.log" > "$res/matrix-$name-splats.txt" 2>/dev/null; then
         head -n 20 "$res/matrix-$name-splats.txt"
