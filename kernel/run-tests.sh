@@ -20,6 +20,8 @@
 #      lockdep + KASAN kernel (config/debug.config) and checks the log is
 #      clean,
 #   5b. with KERNEL_BISECT=1, builds the tree after each patch (bisect.sh),
+#   5c. with KERNEL_MATRIX=1, runs the KUnit suites on more configurations
+#      (matrix.sh: KFENCE, MEMCG, NUMA, PREEMPT, hardened freelists, ...),
 #   6. prints one line per result, "PASS <name>", "FAIL <name>" or
 #      "SKIP <name>", also kept in kernel/build/results/results.txt, and
 #      exits non-zero if anything failed.
@@ -294,6 +296,13 @@ if [ "${KERNEL_BISECT:-0}" = 1 ]; then
     timed bisect "$here/bisect.sh" | tee "$res/bisect.txt" | grep -E '^(PASS|FAIL) ' >> "$results"
     grep -q '^PASS ' "$res/bisect.txt" && ! grep -q '^FAIL ' "$res/bisect.txt" ||
         result FAIL "bisect: build after each patch" "see $res/bisect.txt"
+fi
+
+# 5c. The KUnit suites on more configurations: kernel/matrix.sh, opt-in (KERNEL_MATRIX=1)
+if [ "${KERNEL_MATRIX:-0}" = 1 ]; then
+    timed matrix "$here/matrix.sh" | tee "$res/matrix.txt" | grep -E '^(PASS|FAIL) ' >> "$results"
+    grep -q '^PASS ' "$res/matrix.txt" && ! grep -q '^FAIL ' "$res/matrix.txt" ||
+        result FAIL "matrix: KUnit suites on more configurations" "see $res/matrix.txt"
 fi
 
 finish

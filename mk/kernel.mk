@@ -8,10 +8,13 @@
 #   make kernel-test KERNEL_DEBUG=1  the same plus a lockdep + KASAN KUnit run
 #   make kernel-test KERNEL_BISECT=1  the same plus a build after each patch
 #                                    of the series (kernel/bisect.sh)
+#   make kernel-test KERNEL_MATRIX=1  the same plus the KUnit suites on more
+#                                    configurations (kernel/matrix.sh)
 #   make kernel-bench                the boot-time benchmark figures only
 
 KERNEL_DEBUG ?= 0
 KERNEL_BISECT ?= 0
+KERNEL_MATRIX ?= 0
 
 TEST_DEBS += linux-source-6.12 build-essential bc bison flex libelf-dev \
 	libssl-dev python3 cpio kmod rsync git qemu-system-x86 busybox-static
@@ -19,7 +22,8 @@ TEST_DEBS += checkpolicy
 
 .PHONY: kernel-test kernel-bench
 kernel-test:
-	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_BISECT=$(KERNEL_BISECT) kernel/run-tests.sh
+	KERNEL_DEBUG=$(KERNEL_DEBUG) KERNEL_BISECT=$(KERNEL_BISECT) \
+		KERNEL_MATRIX=$(KERNEL_MATRIX) kernel/run-tests.sh
 
 kernel-bench:
 	kernel/run-tests.sh --bench
