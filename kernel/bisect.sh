@@ -24,18 +24,13 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build="$here/build"
-src="$build/linux"
-res="$build/results"
-jobs=${JOBS:-2}
+log() { echo "bisect: $*"; }
+. "$here/tree.sh"
 wt="$build/bisect/linux"
 out="$build/bisect/build"
 frags=("$here/config/bisect.config")
 
-log() { echo "bisect: $*"; }
 mkdir -p "$res" "$build/bisect"
-
-. "$here/tree.sh"
 kernel_tree > "$res/bisect-tree.log" 2>&1 ||
     { cat "$res/bisect-tree.log"; echo "FAIL kernel: bisect: apply the series"; exit 1; }
 

@@ -28,10 +28,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build="$here/build"
-src="$build/linux"
-res="$build/results"
-jobs=${JOBS:-2}
+log() { echo "matrix: $*"; }
+. "$here/tree.sh"
 only="$*"
 
 # name and fragment, cheapest first; "debug" is KERNEL_DEBUG=1's lockdep +
@@ -45,10 +43,7 @@ configs=(
     "debug debug.config"
 )
 
-log() { echo "matrix: $*"; }
 mkdir -p "$res"
-
-. "$here/tree.sh"
 kernel_tree > "$res/matrix-tree.log" 2>&1 ||
     { cat "$res/matrix-tree.log"; echo "FAIL kernel: matrix: apply the series"; exit 1; }
 

@@ -33,10 +33,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
-build="$here/build"
-src="$build/linux"
-res="$build/results"
-jobs=${JOBS:-2}
+log() { echo "run-tests: $*"; }
+. "$here/tree.sh" # $build, $src, $res, $jobs and the tree's functions
 debug=${KERNEL_DEBUG:-0}
 bench_only=0
 case "${1:-}" in
@@ -54,7 +52,6 @@ results="$res/results.txt"
 : > "$results"
 failed=0
 
-log() { echo "run-tests: $*"; }
 result() { # result PASS|FAIL|SKIP name [detail]
     local line="$1 kernel: $2${3:+ ($3)}"
     echo "$line" >> "$results"
@@ -88,7 +85,6 @@ fi
 result PASS "install Debian packages"
 
 # 2. Source tree and series (kernel/tree.sh)
-. "$here/tree.sh"
 if [ ! -d "$src/.git" ] || ! git_ rev-parse -q --verify pristine >/dev/null; then
     log "unpacking linux-source-6.12"
     if ! timed unpack unpack > "$res/unpack.log" 2>&1; then

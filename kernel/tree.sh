@@ -1,14 +1,21 @@
 # SPDX-License-Identifier: MIT
-# kernel/tree.sh - sourced by kernel/run-tests.sh and tests/suites/91-pkey-guest.sh:
-# the Linux source tree they build from, and the tinyconfig kernels they boot.
+# kernel/tree.sh - sourced by kernel/run-tests.sh, bisect.sh, matrix.sh and
+# tests/suites/91-pkey-guest.sh: the Linux source tree they build from, and
+# the tinyconfig kernels they boot.
 #
-# Expects $here (kernel/), $build (kernel/build), $src (kernel/build/linux)
-# and a log function. kernel_tree unpacks Debian's linux-source-6.12 into
+# Expects $here (kernel/) and a log function; sets $build (kernel/build),
+# $src (kernel/build/linux), $res (kernel/build/results) and $jobs (JOBS,
+# default 2), and defines functions only. kernel_tree unpacks Debian's linux-source-6.12 into
 # $src once (a git tree tagged "pristine") and keeps the patch series
 # applied on top (only changed files are rewritten, so builds stay
 # incremental); tiny_config DIR FRAGMENT makes DIR/.config from
 # `make tinyconfig` plus FRAGMENT and checks every option of FRAGMENT
 # survived.
+
+build="$here/build"
+src="$build/linux"
+res="$build/results"
+jobs=${JOBS:-2}
 
 git_() { git -C "$src" -c user.name="sealloc developers" \
              -c user.email=dev@sealloc.invalid -c advice.detachedHead=false "$@"; }

@@ -444,17 +444,24 @@ static bool seal_bounds(struct seal_tx *tx)
     return true;
 }
 
-/* The span record of candidate idx, whose state must agree with the
- * bitmap that named it. */
-static const struct sl_span *candidate(const struct sl_arena *a, uint32_t idx, bool retry)
+/* The head record of span idx below the high-water mark, which must also
+ * satisfy what the caller asks (ok); a report naming call otherwise. */
+static const struct sl_span *span_checked(const struct sl_arena *a, uint32_t idx, bool (*ok)(
+                                          const struct sl_arena *, const struct sl_span *, bool),
+                                          bool arg, const char *call)
 {
     const struct sl_span *s = arena_span(a, idx);
     uint32_t hwm = arena_hwm(a);
-    bool agrees = retry ? s->state == UNIT_SEALED && a->region->permanent && !s->msealed
-                        : s->state == UNIT_OPEN;
-    if (idx >= hwm || s->span == 0 || s->head != idx || s->span > hwm - idx || !agrees)
-        sl_report(&a->region->who, "seal", "corrupted metadata: span %u of arena %u", idx, a->id);
+    if (idx >= hwm || s->span == 0 || s->head != idx || s->span > hwm - idx || !ok(a, s, arg))
+        sl_report(&a->region->who, call, "corrupted metadata: span %u of arena %u", idx, a->id);
     return s;
+}
+
+/* A seal's candidate agrees with the bitmap that named it (retry or open). */
+static bool agrees(const struct sl_arena *a, const struct sl_span *s, bool retry)
+{
+    return retry ? s->state == UNIT_SEALED && a->region->permanent && !s->msealed
+                 : s->state == UNIT_OPEN;
 }
 
 static int arena_seal(const struct seal_tx *tx, sl_census_fn census)
@@ -468,7 +475,7 @@ static int arena_seal(const struct seal_tx *tx, sl_census_fn census)
         uint64_t retry = arena_bitmap(a, BM_RETRY)[w];
         for (uint64_t bits = seal_candidates(a, w); bits != 0; bits &= bits - 1) {
             uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
-            const struct sl_span *s = candidate(a, i, (retry >> (i % 64)) & 1);
+            const struct sl_span *s = span_checked(a, i, agrees, (retry >> (i % 64)) & 1, "seal");
             if (s->state == UNIT_SEALED) {
                 if (retry_mseal(tx, i, s->span) != 0)
                     rc = -1, err = errno;
@@ -537,32 +544,33 @@ static int unseal_run(const struct seal_tx *tx, uint32_t first, uint32_t end, sl
     return 0;
 }
 
-/* Every SEALED span of a (none is mseal'd: only a permanent owner's are,
- * and it is refused before), in runs of adjacent spans. */
+/* No span an unseal meets is mseal'd: only a permanent owner's are, and
+ * it is refused before. */
+static bool not_msealed(const struct sl_arena *a, const struct sl_span *s, bool unused)
+{
+    (void)a, (void)unused;
+    return !s->msealed;
+}
+
+/* Every SEALED span of a, in runs of adjacent spans (as run_add()). */
 static int arena_unseal(const struct seal_tx *tx, sl_reopen_fn reopen)
 {
     const struct sl_arena *a = tx->a;
     int rc = 0, err = 0;
     uint32_t hwm = arena_hwm(a), first = 0, end = 0;
-    for (uint32_t i = 0; i <= hwm;) {
-        const struct sl_span *s = i < hwm ? arena_span(a, i) : NULL;
-        if (s != NULL && (s->span == 0 || s->head != i || s->span > hwm - i ||
-                          (s->state == UNIT_SEALED && s->msealed)))
-            sl_report(&a->region->who, "unseal", "corrupted metadata: span %u of arena %u", i, a->id);
-        bool joins = s != NULL && s->state == UNIT_SEALED;
-        if (end != first && (!joins || end != i)) {
-            if (unseal_run(tx, first, end, reopen) != 0)
+    for (uint32_t i = 0; i < hwm; i += arena_span(a, i)->span) {
+        const struct sl_span *s = span_checked(a, i, not_msealed, false, "unseal");
+        if (s->state != UNIT_SEALED)
+            continue;
+        if (end != i) {
+            if (end != first && unseal_run(tx, first, end, reopen) != 0)
                 rc = -1, err = errno;
-            first = end = 0;
+            first = i;
         }
-        if (s == NULL)
-            break;
-        if (joins) {
-            first = end == first ? i : first;
-            end = i + s->span;
-        }
-        i += s->span;
+        end = i + s->span;
     }
+    if (end != first && unseal_run(tx, first, end, reopen) != 0)
+        rc = -1, err = errno;
     if (rc != 0)
         errno = err;
     return rc;

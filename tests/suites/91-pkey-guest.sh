@@ -20,14 +20,11 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here="$top/kernel"
-build="$here/build"
-src="$build/linux"
-guest="$build/pkey-guest"
-jobs=${JOBS:-2}
-GUEST_SUITES=(tests/suites/10-unit.sh tests/suites/25-fuzz.sh tests/suites/60-examples.sh)
 log() { echo "    | $*"; }
 fail() { echo "FAIL pkey-guest: $1"; exit 1; }
-. "$here/tree.sh"
+. "$here/tree.sh" # $build, $src, $jobs
+guest="$build/pkey-guest"
+GUEST_SUITES=(tests/suites/10-unit.sh tests/suites/25-fuzz.sh tests/suites/60-examples.sh)
 mkdir -p "$guest"
 cd "$top"
 
