@@ -15,6 +15,7 @@
  */
 #include "sealloc.h"
 
+#include "lock.h"
 #include "meta.h"
 #include "object.h"
 #include "os.h"
@@ -123,7 +124,7 @@ static void on_segv(int sig, siginfo_t *info, void *ctx)
 
 int seal_fault_handler_install(void)
 {
-    pthread_mutex_lock(&install_lock);
+    sl_lock(&install_lock, NULL, "fault handler lock");
     int rc = 0;
     if (!SL_G->fault_installed) {
         size_t size = 64 * 1024;
@@ -148,6 +149,6 @@ int seal_fault_handler_install(void)
             }
         }
     }
-    pthread_mutex_unlock(&install_lock);
+    sl_unlock(&install_lock, NULL, "fault handler lock");
     return rc;
 }

@@ -15,6 +15,7 @@
  */
 #include "lifecycle.h"
 
+#include "lock.h"
 #include "magazine.h"
 #include "meta.h"
 #include "registry.h"
@@ -72,7 +73,7 @@ void lifecycle_destroy(struct sl_owner *o)
         pinned += region_destroy(&o->regions[i]);
     struct sl_owner_state *st = o->st;
     struct sl_owner *old = owner_retire(o, pinned);
-    pthread_mutex_unlock(&st->lock);
+    sl_unlock(&st->lock, NULL, "owner lock");
     pthread_mutex_destroy(&st->lock);
     owner_release(old);
     owner_list_unlock();
@@ -138,7 +139,7 @@ static void privatize_and_unlock(struct sl_owner *o, void *ctx)
         if (o->regions[ri].memfd)
             for (unsigned ai = 0; ai < o->regions[ri].n_arenas; ai++)
                 arena_privatize(o->regions[ri].arenas[ai]);
-    owner_unlock(o);
+    owner_lock_reset(o);
 }
 
 static void fork_child(void)
@@ -153,7 +154,7 @@ static void fork_child(void)
         close(fork_sync[0]);
         close(fork_sync[1]);
     }
-    owner_list_unlock();
+    owner_list_lock_reset();
 }
 
 __attribute__((constructor)) static void fork_register(void)

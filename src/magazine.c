@@ -13,6 +13,7 @@
  */
 #include "magazine.h"
 
+#include "lock.h"
 #include "meta.h"
 #include "os.h"
 #include "report.h"
@@ -20,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -417,9 +417,13 @@ void mag_quiesce(struct sl_owner *o, const char *call)
     if (others && asymmetric && sl_os_barrier_all() != 0)
         owner_fatal(o, call, "membarrier(2) failed (%s): cannot stop other threads' fast paths",
                     strerror(errno));
+    /* A busy flag that stays set is forged (lock.h); this thread's own
+     * cannot be set at all. */
     for (struct sl_mag *m = mag_checked(o, st->mags); m != NULL; m = mag_checked(o, m->next)) {
+        struct sl_spin wait = {0};
         while (atomic_load_explicit(&m->busy, memory_order_seq_cst))
-            sched_yield();
+            if (mag_is_mine(m) || sl_spin(&wait))
+                owner_fatal(o, call, "corrupted metadata: a magazine stays inside a fast path");
         mag_drain(o, m);
     }
 }

@@ -9,6 +9,7 @@
  */
 #include "meta.h"
 
+#include "lock.h"
 #include "os.h"
 #include "report.h"
 
@@ -47,7 +48,7 @@ void meta_close(void *addr, size_t len)
 
 struct sl_globals *meta_globals_begin(void)
 {
-    pthread_mutex_lock(&globals_lock);
+    sl_lock(&globals_lock, NULL, "globals lock");
     meta_open(&sl_globals_page, globals_bytes());
     return &sl_globals_page.g;
 }
@@ -55,7 +56,7 @@ struct sl_globals *meta_globals_begin(void)
 void meta_globals_end(void)
 {
     meta_close(&sl_globals_page, globals_bytes());
-    pthread_mutex_unlock(&globals_lock);
+    sl_unlock(&globals_lock, NULL, "globals lock");
 }
 
 /* The descriptor, opened on first use (under the globals lock). */
@@ -100,12 +101,12 @@ void meta_write(void *dst, const void *src, size_t len)
     meta_close((void *)lo, hi - lo);
 }
 
-void meta_lock_for_fork(void) { pthread_mutex_lock(&globals_lock); }
-void meta_unlock_after_fork(void) { pthread_mutex_unlock(&globals_lock); }
+void meta_lock_for_fork(void) { sl_lock(&globals_lock, NULL, "globals lock"); }
+void meta_unlock_after_fork(void) { sl_unlock(&globals_lock, NULL, "globals lock"); }
 
 void meta_child_after_fork(void)
 {
-    pthread_mutex_unlock(&globals_lock);
+    sl_lock_reset(&globals_lock);
     int inherited = SL_G->procmem_fd - 1;
     if (inherited < 0)
         return;

@@ -109,6 +109,12 @@ int sl_os_pkey_alloc(void);
  * with key: only threads whose PKRU allows the key can store. */
 int sl_os_pkey_protect(void *addr, size_t size, int key);
 
+/* The calling thread's id (gettid(2)), and whether tid is a thread of this
+ * process now (tgkill(2) with signal 0). Async-signal-safe; not part of
+ * failure injection. */
+pid_t sl_os_thread_id(void);
+bool sl_os_thread_alive(pid_t tid);
+
 /* Capabilities, probed once (thread-safe, idempotent). */
 bool sl_os_has_mseal(void);
 bool sl_os_has_memfd(void);

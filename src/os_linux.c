@@ -382,6 +382,13 @@ static void probe(void)
     cap_huge = probe_huge();
 }
 
+pid_t sl_os_thread_id(void) { return (pid_t)syscall(SYS_gettid); }
+
+bool sl_os_thread_alive(pid_t tid)
+{
+    return syscall(SYS_tgkill, getpid(), tid, 0) == 0 || errno != ESRCH;
+}
+
 bool sl_os_has_mseal(void)
 {
     pthread_once(&probe_once, probe);

@@ -10,6 +10,7 @@
  */
 #include "owner.h"
 
+#include "lock.h"
 #include "mechanism.h"
 #include "meta.h"
 #include "os.h"
@@ -121,7 +122,7 @@ struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, 
         errno = EINVAL;
         return NULL;
     }
-    pthread_mutex_lock(&owners_lock);
+    sl_lock(&owners_lock, NULL, "owners lock");
     unsigned char *map = slot_take();
     int err = errno;
     if (map != NULL && (sl_os_commit(map, d) != 0 || sl_os_commit(map + d, s) != 0)) {
@@ -129,7 +130,7 @@ struct sl_owner *owner_create(uint64_t magic, const char *name, unsigned flags, 
         slot_give_back(map);
         map = NULL;
     }
-    pthread_mutex_unlock(&owners_lock);
+    sl_unlock(&owners_lock, NULL, "owners lock");
     if (map == NULL) {
         errno = err;
         return NULL;
@@ -211,7 +212,7 @@ static void owners_count(size_t n)
 
 int owner_publish(struct sl_owner *o)
 {
-    pthread_mutex_lock(&owners_lock);
+    sl_lock(&owners_lock, NULL, "owners lock");
     int rc = owners_reserve_slot();
     if (rc == 0) {
         meta_close(o, desc_bytes(o->n_regions));
@@ -221,7 +222,7 @@ int owner_publish(struct sl_owner *o)
     } else {
         errno = ENOMEM;
     }
-    pthread_mutex_unlock(&owners_lock);
+    sl_unlock(&owners_lock, NULL, "owners lock");
     return rc;
 }
 
@@ -231,9 +232,9 @@ void owner_discard(struct sl_owner *o)
     for (unsigned i = 0; i < o->n_regions; i++)
         region_destroy(&o->regions[i]);
     pthread_mutex_destroy(&o->st->lock);
-    pthread_mutex_lock(&owners_lock);
+    sl_lock(&owners_lock, NULL, "owners lock");
     slot_give_back(o->map);
-    pthread_mutex_unlock(&owners_lock);
+    sl_unlock(&owners_lock, NULL, "owners lock");
     errno = err;
 }
 
@@ -248,11 +249,14 @@ void owner_invalid(const void *handle, uint64_t magic, const char *call)
     sl_fatal(call, kind, "?", "%p is not a %s handle", handle, kind);
 }
 
-void owner_lock(struct sl_owner *o) { pthread_mutex_lock(&o->st->lock); }
-void owner_unlock(struct sl_owner *o) { pthread_mutex_unlock(&o->st->lock); }
+void owner_lock(struct sl_owner *o) { sl_lock(&o->st->lock, &o->who, "owner lock"); }
+void owner_unlock(struct sl_owner *o) { sl_unlock(&o->st->lock, &o->who, "owner lock"); }
 
-void owner_list_lock(void) { pthread_mutex_lock(&owners_lock); }
-void owner_list_unlock(void) { pthread_mutex_unlock(&owners_lock); }
+void owner_list_lock(void) { sl_lock(&owners_lock, NULL, "owners lock"); }
+void owner_list_unlock(void) { sl_unlock(&owners_lock, NULL, "owners lock"); }
+
+void owner_lock_reset(struct sl_owner *o) { sl_lock_reset(&o->st->lock); }
+void owner_list_lock_reset(void) { sl_lock_reset(&owners_lock); }
 
 struct sl_owner *owner_retire(struct sl_owner *o, size_t pinned)
 {
@@ -300,15 +304,15 @@ void owner_for_each_locked(void (*fn)(struct sl_owner *, void *), void *ctx)
 
 void owner_for_each(void (*fn)(struct sl_owner *, void *), void *ctx)
 {
-    pthread_mutex_lock(&owners_lock);
+    sl_lock(&owners_lock, NULL, "owners lock");
     owner_for_each_locked(fn, ctx);
-    pthread_mutex_unlock(&owners_lock);
+    sl_unlock(&owners_lock, NULL, "owners lock");
 }
 
 size_t owner_pinned_after_destroy(void)
 {
-    pthread_mutex_lock(&owners_lock);
+    sl_lock(&owners_lock, NULL, "owners lock");
     size_t n = SL_G->pinned_after_destroy;
-    pthread_mutex_unlock(&owners_lock);
+    sl_unlock(&owners_lock, NULL, "owners lock");
     return n;
 }

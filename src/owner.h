@@ -114,12 +114,14 @@ static inline struct sl_owner *owner_validate(const void *handle, uint64_t magic
     return (struct sl_owner *)(uintptr_t)o;
 }
 
+/* o's lock and the owners-list lock (the first lock in the order), taken
+ * with lock.h's checks. The _reset forms free them in a fork child. */
 void owner_lock(struct sl_owner *o);
 void owner_unlock(struct sl_owner *o);
-
-/* The owners-list lock (the first lock in the order). */
+void owner_lock_reset(struct sl_owner *o);
 void owner_list_lock(void);
 void owner_list_unlock(void);
+void owner_list_lock_reset(void);
 
 /* With the owners-list lock and o's lock held: take o off the list, mark
  * its descriptor dead (regions forgotten) and put it in the quarantine.

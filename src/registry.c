@@ -16,6 +16,7 @@
  */
 #include "registry.h"
 
+#include "lock.h"
 #include "meta.h"
 #include "os.h"
 #include "report.h"
@@ -25,7 +26,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <time.h>
 
 #define REGISTRY_CAPACITY 65536 /* above vm.max_map_count: never the limit */
 
@@ -57,24 +57,15 @@ void registry_exit(void) { atomic_fetch_sub(&readers, 1); }
 
 /* A reader stays inside for one lookup (microseconds); the count is
  * writable, so one that never drops is taken for a forged count: abort
- * rather than wait forever. */
-#define READERS_PATIENCE_S 10
-
+ * rather than wait forever (lock.h). */
 static void wait_for_readers(void)
 {
     atomic_fetch_add(&draining, 1);
-    time_t since = 0;
-    for (unsigned spins = 0; atomic_load(&readers) != 0; spins++) {
-        sched_yield();
-        if (spins % 4096 != 0)
-            continue;
-        time_t now = time(NULL);
-        if (since == 0)
-            since = now;
-        else if (now - since > READERS_PATIENCE_S)
+    struct sl_spin wait = {0};
+    while (atomic_load(&readers) != 0)
+        if (sl_spin(&wait))
             sl_fatal("registry", "process", "-", "corrupted metadata: %ld readers that never leave",
                      (long)atomic_load(&readers));
-    }
     atomic_fetch_sub(&draining, 1);
 }
 
@@ -149,7 +140,7 @@ static size_t active_count(void)
 
 int registry_add(uintptr_t base, size_t size, struct sl_arena *arena)
 {
-    pthread_mutex_lock(&lock);
+    sl_lock(&lock, NULL, "registry lock");
     int rc = -1;
     struct table *next = NULL;
     if (active_count() == REGISTRY_CAPACITY)
@@ -171,13 +162,13 @@ int registry_add(uintptr_t base, size_t size, struct sl_arena *arena)
         publish(next);
         rc = 0;
     }
-    pthread_mutex_unlock(&lock);
+    sl_unlock(&lock, NULL, "registry lock");
     return rc;
 }
 
 void registry_remove(struct sl_arena *arena)
 {
-    pthread_mutex_lock(&lock);
+    sl_lock(&lock, NULL, "registry lock");
     struct table *next = begin_change();
     if (next == NULL && (next = begin_change()) == NULL)
         sl_fatal("registry", "process", "-", "cannot make the registry writable");
@@ -188,16 +179,16 @@ void registry_remove(struct sl_arena *arena)
             next->e[j++] = cur->e[i];
     next->count = j;
     publish(next);
-    pthread_mutex_unlock(&lock);
+    sl_unlock(&lock, NULL, "registry lock");
     wait_for_readers(); /* nobody may still hold the arena just removed */
 }
 
-void registry_lock_for_fork(void) { pthread_mutex_lock(&lock); }
-void registry_unlock_after_fork(void) { pthread_mutex_unlock(&lock); }
+void registry_lock_for_fork(void) { sl_lock(&lock, NULL, "registry lock"); }
+void registry_unlock_after_fork(void) { sl_unlock(&lock, NULL, "registry lock"); }
 
 void registry_child_after_fork(void)
 {
     atomic_store(&readers, 0); /* only the forking thread lives on, outside */
     atomic_store(&draining, 0);
-    pthread_mutex_unlock(&lock);
+    sl_lock_reset(&lock);
 }

@@ -463,7 +463,7 @@ int main(int argc, char **argv)
             dup2(pipefd[1], STDERR_FILENO);
             close(pipefd[0]);
             signal(SIGABRT, SIG_DFL);
-            alarm(3); /* a corrupted lock can hang a run: that ends it */
+            alarm(6); /* past lock.h's patience: a hang that outlasts it ends the run */
             run();
         }
         close(pipefd[1]);

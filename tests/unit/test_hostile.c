@@ -29,7 +29,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #define VICTIM_SIZE 8000
 #define VICTIM_FILL 0x5a
@@ -438,7 +440,7 @@ struct word {
 static void forge_then_seal(void *arg)
 {
     const struct word *w = arg;
-    alarm(2);
+    alarm(5); /* past lock.h's two rounds: a forged lock ends in its report */
     if (!FORGE(*w->at, w->value))
         _exit(0); /* not writable (any more): nothing to forge */
     if (seal_cache_seal(sweep.c) != 0 || seal_pool_seal(sweep.p) != 0)
@@ -565,6 +567,63 @@ static void reader_count_never_drops(void *arg)
     broken("a registry change went on with a reader inside");
 }
 
+/* ---- forged locks ------------------------------------------------------------ */
+
+/* Every lock of the library is writable (lock.h). One forged "held" by
+ * a thread that cannot hold it, or of a kind that makes pthread fail,
+ * must end the call that takes it in a report, not a wait forever. */
+enum forged_lock { HELD_BY_CALLER, HELD_BY_NO_THREAD, BAD_KIND };
+
+static void *note_tid(void *tid)
+{
+    *(pid_t *)tid = (pid_t)syscall(SYS_gettid);
+    return NULL;
+}
+
+static void owner_lock_forged(void *arg)
+{
+    seal_cache *c = seal_cache_create("locked", 64, 0, 0);
+    pthread_mutex_t *m = &((struct sl_owner *)c)->st->lock;
+    pid_t gone = 0;
+    pthread_t t;
+    if (pthread_create(&t, NULL, note_tid, &gone) != 0 || pthread_join(t, NULL) != 0)
+        abort();
+    switch ((enum forged_lock)(intptr_t)arg) {
+    case HELD_BY_CALLER:
+        CHECK(FORGE(m->__data.__lock, 1) && FORGE(m->__data.__owner, (int)syscall(SYS_gettid)));
+        break;
+    case HELD_BY_NO_THREAD:
+        CHECK(FORGE(m->__data.__lock, 1) && FORGE(m->__data.__owner, (int)gone));
+        break;
+    case BAD_KIND:
+        CHECK(FORGE(m->__data.__kind, 0x7f));
+        break;
+    }
+    seal_cache_seal(c);
+    broken("a seal went on under a forged lock");
+}
+
+/* This thread's own magazine forged busy: the seal that empties the
+ * magazines would wait for a fast path nobody is in. */
+static void own_magazine_forged_busy(void *arg)
+{
+    (void)arg;
+    seal_cache *c = seal_cache_create("busy", 64, 0, 0);
+    seal_cache_alloc(c); /* binds this thread's magazine to c */
+    struct sl_mag *m = ((struct sl_owner *)c)->st->mags;
+    CHECK(m != NULL && FORGE(*(uint32_t *)&m->busy, 1));
+    seal_cache_seal(c);
+    broken("a seal went on with a magazine forged busy");
+}
+
+static void forged_locks(void)
+{
+    CHECK(reported(owner_lock_forged, (void *)HELD_BY_CALLER, "the caller itself"));
+    CHECK(reported(owner_lock_forged, (void *)HELD_BY_NO_THREAD, "no thread of this process"));
+    CHECK(reported(owner_lock_forged, (void *)BAD_KIND, "locking failed"));
+    CHECK(reported(own_magazine_forged_busy, NULL, "a magazine stays inside a fast path"));
+}
+
 static void forged_handles(void)
 {
     CHECK(reported(handle_redirected_to_forged_descriptor, NULL, "is not a cache handle"));
@@ -600,6 +659,7 @@ int main(void)
     RUN(fork_children);
     RUN(library_globals);
     RUN(forged_handles);
+    RUN(forged_locks);
     RUN(write_rare_bounds);
     RUN(open_slab_census);
     RUN(each_writable_word_before_seal);
