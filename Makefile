@@ -41,6 +41,10 @@ LIB_SRC  := $(sort $(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(B)/obj/%.o)
 LIB_A    := $(B)/lib/libsealloc.a
 LIB_SO   := $(B)/lib/libsealloc.so.$(VERSION)
+# The tests' library (fault injection compiled in; mk/tests.mk builds it),
+# defined here because mk/fuzz.mk, read before mk/tests.mk, links it too.
+TLIB_OBJ := $(LIB_SRC:src/%.c=$(B)/tobj/%.o)
+TLIB_A   := $(B)/lib/libsealloc-testing.a
 
 .PHONY: all lib demo check test install uninstall clean
 all: lib

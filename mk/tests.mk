@@ -7,8 +7,6 @@
 TEST_DEBS  += build-essential pkg-config valgrind libasan8 libubsan1 libtsan2
 TEST_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 TEST_BIN   := $(TEST_SRC:tests/unit/%.c=$(B)/tests/%)
-TLIB_OBJ   := $(LIB_SRC:src/%.c=$(B)/tobj/%.o)
-TLIB_A     := $(B)/lib/libsealloc-testing.a
 TEST_CFLAGS = $(ALL_CFLAGS) -Isrc -Itests/harness -DSEALLOC_TESTING=1
 
 .PHONY: test-programs
