@@ -51,8 +51,9 @@ apply_series() {
     rm -f "$idx"
     GIT_INDEX_FILE="$idx" git_ read-tree pristine || return 1
     head=$(git_ rev-parse pristine) || return 1
-    # The cover letter carries no diff: apply the numbered patches only.
-    for p in "$here"/patches/0[0-9][0-9][1-9]-*.patch; do
+    # The cover letter (0000) carries no diff: apply the numbered patches.
+    for p in "$here"/patches/[0-9][0-9][0-9][0-9]-*.patch; do
+        case ${p##*/} in 0000-*) continue ;; esac
         log "applying $(basename "$p")"
         GIT_INDEX_FILE="$idx" git_ apply --cached "$p" || return 1
         git mailinfo "$msg" /dev/null < "$p" > "$info" || return 1
