@@ -58,9 +58,11 @@ void sl_os_hint_huge(void *addr, size_t size);
 /* Bytes of [addr, addr+size) backed by memory of this process's own now:
  * pages present and mapped only here (/proc/self/pagemap). Pages that were
  * only read map the kernel's shared zero page and do not count (mincore(2)
- * would count them), nor do pages shared with a fork child until one side
- * writes them. Advisory, for statistics: 0 where /proc is not mounted. Not
- * part of failure injection: it changes no memory. */
+ * would count them) where the kernel answers read faults with it, as most
+ * do; where it gives the process a page of its own, that page counts. Nor
+ * do pages shared with a fork child until one side writes them. Advisory,
+ * for statistics: 0 where /proc is not mounted. Not part of failure
+ * injection: it changes no memory. */
 size_t sl_os_resident(const void *addr, size_t size);
 
 /* Process-wide memory barrier, for lock-free fast paths that order their

@@ -19,6 +19,13 @@
  * mechanism that thread could then no longer even read sealed write-rare
  * data (seal_write(3)). probe_store() restores PKRU after the jump, as a
  * program using that mechanism must.
+ *
+ * probe_read_maps_zero_page() asks whether this kernel answers a read
+ * fault on untouched private anonymous memory with its shared zero page
+ * (most do) or with a page of the process's own (some configurations
+ * do), through the mapping's Rss in /proc/self/smaps, which the library
+ * never reads: tests of resident memory expect pages only read to count
+ * exactly where the kernel gave them memory.
  */
 #ifndef SEALLOC_PROBE_H
 #define SEALLOC_PROBE_H
@@ -28,7 +35,9 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -41,6 +50,39 @@ static inline int page_read_only(void *p)
     int ro = read(fd, p, 1) == -1 && errno == EFAULT;
     close(fd);
     return ro;
+}
+
+/* 1 if reading 16 untouched pages leaves their mapping's Rss at 0, 0 if
+ * it does not, -1 if the kernel could not be asked. */
+static inline int probe_read_maps_zero_page(void)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE), n = 16 * pg;
+    /* PROT_NONE guard pages on both sides keep the mapping a VMA of its own */
+    char *guarded = mmap(NULL, n + 2 * pg, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (guarded == MAP_FAILED)
+        return -1;
+    char *m = guarded + pg;
+    int answer = -1;
+    FILE *smaps = NULL;
+    if (mprotect(m, n, PROT_READ) != 0 || !(smaps = fopen("/proc/self/smaps", "r")))
+        goto out;
+    volatile char sum = 0;
+    for (size_t off = 0; off < n; off += pg)
+        sum += m[off];
+    char line[256];
+    unsigned long start, end, rss_kb;
+    int ours = 0;
+    while (answer < 0 && fgets(line, sizeof line, smaps)) {
+        if (sscanf(line, "%lx-%lx ", &start, &end) == 2)
+            ours = start == (unsigned long)m && end == (unsigned long)(m + n);
+        else if (ours && sscanf(line, "Rss: %lu kB", &rss_kb) == 1)
+            answer = rss_kb == 0;
+    }
+out:
+    if (smaps)
+        fclose(smaps);
+    munmap(guarded, n + 2 * pg);
+    return answer;
 }
 
 static __thread sigjmp_buf probe_jump;
