@@ -101,8 +101,8 @@ static void resident_follows_touches(void)
         sum += big[off];
     size_t expected = page() + 16 * page() + (zero_page ? 0 : read_pages * page());
     CHECK(seal_pool_stats(p, &s) == 0 && s.resident_bytes == expected);
-    /* The seal's check of the slab's free slots adds nothing either: it
-     * reads only pages that are present. */
+    /* The seal's check of the slab's free slots adds nothing either: in a
+     * slab of up to 2 MiB it reads only the pages that have memory. */
     CHECK(seal_pool_seal(p) == 0 && seal_pool_stats(p, &s) == 0);
     CHECK(s.sealed == 2 && s.sealed_bytes == s.committed_bytes);
     CHECK(s.resident_bytes == expected);
